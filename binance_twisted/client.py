@@ -1,0 +1,301 @@
+"""``StreamClient``: the Twisted-native entry point for market streams.
+
+It plans streams over connections (at most ``policy.max_streams`` each, new connections
+beyond that), shares a stream between subscriptions that ask for the same one (Binance
+sends it once), and gives each caller a :class:`Subscription` handle. No threads: every
+method must be called on the reactor thread, and every result is a Deferred (``await``
+them inside ``ensureDeferred`` coroutines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from binance_twisted import streams as stream_names
+from binance_twisted.connection import ConnectionPolicy, StreamConnection
+from binance_twisted.endpoints import Endpoints
+from binance_twisted.errors import ClientClosedError
+from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.tls import TrustRoot, load_trust_root
+
+__all__ = ["StreamClient", "Subscription"]
+
+log = Logger(namespace="binance_twisted.client")
+
+OnMessage = Callable[..., Any]
+OnEvent = Callable[[ConnectionEvent], Any]
+Validator = Callable[[str], str]
+
+
+class Subscription:
+    """A caller's set of streams, one ``on_message`` and an optional ``on_event``.
+
+    ``on_message(stream, data)`` receives each payload unwrapped, or, when subscribed with
+    ``envelope=True``, ``on_message(envelope)`` receives Binance's combined-stream dict
+    ``{"stream": ..., "data": ...}`` as decoded (nothing is copied either way).
+    """
+
+    def __init__(
+        self,
+        client: StreamClient,
+        on_message: OnMessage,
+        on_event: OnEvent | None,
+        envelope: bool,
+    ) -> None:
+        self._client = client
+        self.on_message = on_message
+        self.on_event = on_event
+        self.envelope = envelope
+        self._streams: dict[str, None] = {}
+        self.active = True
+
+    def __repr__(self) -> str:
+        name = getattr(self.on_message, "__qualname__", repr(self.on_message))
+        return f"<Subscription {name} streams={len(self._streams)}>"
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        """The streams this subscription receives, in the order they were added."""
+        return tuple(self._streams)
+
+    def add(self, streams: Iterable[str] | str) -> defer.Deferred:
+        """Receive more streams; fires with this subscription once Binance confirmed them."""
+        self._check_active()
+        names = self._client._check_names(streams)
+        d = self._client._attach(self, names)
+        d.addCallback(lambda _: self)
+        return d
+
+    def remove(self, streams: Iterable[str] | str) -> defer.Deferred:
+        """Stop receiving some streams; fires once Binance confirmed the UNSUBSCRIBE."""
+        self._check_active()
+        names = self._client._check_names(streams)
+        return self._client._detach(self, [n for n in names if n in self._streams])
+
+    def unsubscribe(self) -> defer.Deferred:
+        """Stop receiving everything; the handle is inactive afterwards."""
+        if not self.active:
+            return defer.succeed(None)
+        self.active = False
+        return self._client._detach(self, list(self._streams))
+
+    def _check_active(self) -> None:
+        if not self.active:
+            raise ClientClosedError("this subscription was unsubscribed or its client closed")
+
+
+class StreamClient:
+    """Subscribe to Binance market streams from Twisted code.
+
+    >>> client = StreamClient(reactor, endpoints=Endpoints.for_tld("com"))
+    >>> sub = await client.subscribe(["btcusdt@trade"], on_message)
+
+    ``stream_url`` overrides the base taken from ``endpoints`` (e.g. a futures route).
+    ``validate`` checks and normalises each stream name before any I/O (default: current
+    Spot streams; pass ``None`` to accept any well-formed name, e.g. for futures).
+    ``trust_root`` is ``None`` for the platform store, or a CA to trust instead.
+    """
+
+    def __init__(
+        self,
+        reactor: IReactorTime | None = None,
+        endpoints: Endpoints | None = None,
+        *,
+        stream_url: str | None = None,
+        policy: ConnectionPolicy | None = None,
+        trust_root: TrustRoot = None,
+        validate: Validator | None = stream_names.validate,
+        name: str = "spot",
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as global_reactor
+
+            reactor = global_reactor
+        self.endpoints = endpoints if endpoints is not None else Endpoints.for_tld("com")
+        base = stream_url if stream_url is not None else self.endpoints.stream_url
+        if not base.startswith(("wss://", "ws://")):
+            raise ValueError(f"stream_url must start with wss:// or ws://, got {base!r}")
+        self.stream_url = base
+        self.policy = policy if policy is not None else ConnectionPolicy()
+        self._reactor = reactor
+        self._trust_root = load_trust_root(trust_root)
+        self._validate = validate if validate is not None else _well_formed
+        self._name = name
+        self._connections: list[StreamConnection] = []
+        self._carrier: dict[str, StreamConnection] = {}
+        self._subscriptions: set[Subscription] = set()
+        self._opened = 0
+        self._closed = False
+
+    def subscribe(
+        self,
+        streams: Iterable[str] | str,
+        on_message: OnMessage,
+        on_event: OnEvent | None = None,
+        *,
+        envelope: bool = False,
+    ) -> defer.Deferred:
+        """Start receiving ``streams``; fires with a :class:`Subscription` once confirmed.
+
+        Bad names raise ``ValueError`` here, before any I/O. The Deferred fails with
+        :class:`~binance_twisted.errors.ConnectionGaveUpError` if the retry limit is hit
+        first, or :class:`~binance_twisted.errors.StreamRequestError` if Binance refuses.
+        """
+        if self._closed:
+            raise ClientClosedError("this StreamClient is closed")
+        if not callable(on_message):
+            raise TypeError(f"on_message must be callable, got {on_message!r}")
+        if on_event is not None and not callable(on_event):
+            raise TypeError(f"on_event must be callable or None, got {on_event!r}")
+        names = self._check_names(streams)
+        subscription = Subscription(self, on_message, on_event, envelope)
+        self._subscriptions.add(subscription)
+        d = self._attach(subscription, names)
+        d.addCallback(lambda _: subscription)
+        return d
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Counters per connection name: messages, bytes, errors, reconnects, last message…"""
+        return {c.name: {**c.stats.as_dict(), "state": c.state} for c in self._connections}
+
+    def list_subscriptions(self) -> defer.Deferred:
+        """Ask Binance (LIST_SUBSCRIPTIONS) what every open connection carries; sorted."""
+        asked = [c.request("LIST_SUBSCRIPTIONS") for c in self._connections if c.connected]
+        d = defer.gatherResults(asked, consumeErrors=True)
+        d.addCallback(lambda lists: sorted(s for found in lists for s in found or ()))
+        d.addErrback(_first_error)
+        return d
+
+    def close(self) -> defer.Deferred:
+        """Close every connection and deactivate every subscription; fires when all are gone."""
+        self._closed = True
+        for subscription in self._subscriptions:
+            subscription.active = False
+        self._subscriptions.clear()
+        self._carrier.clear()
+        connections, self._connections = self._connections, []
+        d = defer.gatherResults([c.close() for c in connections], consumeErrors=True)
+        d.addCallback(lambda _: None)
+        return d
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def _check_names(self, streams: Iterable[str] | str) -> list[str]:
+        if isinstance(streams, str):
+            streams = [streams]
+        names = [self._validate(s) if isinstance(s, str) else _not_str(s) for s in streams]
+        if not names:
+            raise ValueError("streams must name at least one stream")
+        return list(dict.fromkeys(names))
+
+    def _attach(self, subscription: Subscription, names: list[str]) -> defer.Deferred:
+        planned: dict[StreamConnection, list[str]] = {}
+        added: list[str] = []
+        for name in names:
+            if name in subscription._streams:
+                continue
+            connection = self._carrier.get(name) or self._place(planned)
+            self._carrier[name] = connection
+            planned.setdefault(connection, []).append(name)
+            connection.routes.setdefault(name, []).append(
+                (subscription.on_message, subscription.envelope, subscription)
+            )
+            subscription._streams[name] = None
+            added.append(name)
+        confirmations = [c.add_streams(group) for c, group in planned.items()]
+        d = defer.gatherResults(confirmations, consumeErrors=True)
+
+        def roll_back(failure: Any) -> Any:
+            self._detach(subscription, added).addErrback(lambda _: None)
+            return _first_error(failure)
+
+        d.addErrback(roll_back)
+        return d
+
+    def _place(self, planned: dict[StreamConnection, list[str]]) -> StreamConnection:
+        """A connection with room for one more stream, opening a new one when all are full."""
+        limit = self.policy.max_streams
+        for connection in self._connections:
+            carried = len(connection.streams) + len(planned.get(connection, ()))
+            if connection.state in ("idle", "running") and carried < limit:
+                return connection
+        self._opened += 1
+        connection = StreamConnection(
+            self._reactor,
+            f"{self._name}-{self._opened}",
+            self.stream_url,
+            policy=self.policy,
+            trust_root=self._trust_root,
+            on_event=lambda event: self._connection_event(connection, event),
+        )
+        self._connections.append(connection)
+        return connection
+
+    def _detach(self, subscription: Subscription, names: list[str]) -> defer.Deferred:
+        unused: dict[StreamConnection, list[str]] = {}
+        for name in names:
+            subscription._streams.pop(name, None)
+            connection = self._carrier.get(name)
+            if connection is None:
+                continue
+            routes = connection.routes.get(name, [])
+            routes[:] = [r for r in routes if r[2] is not subscription]
+            if not routes:
+                del self._carrier[name]
+                unused.setdefault(connection, []).append(name)
+        if not subscription._streams:
+            subscription.active = False
+            self._subscriptions.discard(subscription)
+        removals = []
+        for connection, gone in unused.items():
+            removals.append(connection.remove_streams(gone))
+            if not connection.streams:
+                self._connections.remove(connection)
+                removals.append(connection.close())
+        d = defer.gatherResults(removals, consumeErrors=True)
+        d.addCallbacks(lambda _: None, _first_error)
+        return d
+
+    def _connection_event(self, connection: StreamConnection, event: ConnectionEvent) -> None:
+        if event.kind is EventKind.GAVE_UP:
+            self._forget(connection)
+        owners = {route[2] for routes in connection.routes.values() for route in routes}
+        for owner in owners:
+            handler = getattr(owner, "on_event", None)
+            if handler is None:
+                continue
+            try:
+                handler(event)
+            except Exception:
+                log.failure("on_event of {owner!r} raised on {kind}", owner=owner, kind=event.kind)
+
+    def _forget(self, connection: StreamConnection) -> None:
+        """A connection that gave up carries nothing: later subscribes open a fresh one."""
+        if connection in self._connections:
+            self._connections.remove(connection)
+        for name in [n for n, c in self._carrier.items() if c is connection]:
+            del self._carrier[name]
+
+
+def _well_formed(name: str) -> str:
+    """The minimal check used with ``validate=None``: non-empty, no separators or spaces."""
+    stripped = name.strip()
+    if not stripped or any(c in stripped for c in "/ ?&#"):
+        raise ValueError(f"stream name {name!r} is empty or contains '/', '?', '&', '#' or spaces")
+    return stripped
+
+
+def _not_str(value: object) -> str:
+    raise TypeError(f"stream names must be str, got {type(value).__name__}: {value!r}")
+
+
+def _first_error(failure: Any) -> Any:
+    """Unwrap ``gatherResults``' FirstError so callers see the real exception."""
+    if failure.check(defer.FirstError):
+        return failure.value.subFailure
+    return failure

@@ -1,0 +1,136 @@
+"""The autobahn protocol of one WebSocket session: frame → one decode → unwrap → dispatch.
+
+It owns no policy. Everything it learns goes to its ``owner`` (a
+:class:`~binance_twisted.connection.StreamConnection`), and combined-stream payloads go
+straight to ``deliver``, a function the owner swaps during a make-before-break rotation.
+Nothing is logged or copied per message; counters are bumped in place.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet.interfaces import IAddress, IConnector, IReactorTime
+from twisted.internet.protocol import ReconnectingClientFactory
+from twisted.python.failure import Failure
+
+from binance_twisted._json import loads
+
+if TYPE_CHECKING:
+    from binance_twisted.connection import StreamConnection
+    from binance_twisted.pacing import Pacer
+    from binance_twisted.stats import ConnectionStats
+
+__all__ = ["Deliver", "SessionFactory", "StreamProtocol"]
+
+Deliver = Callable[[str, Any, dict], None]
+"""``deliver(stream, data, envelope)``: one combined-stream payload, unwrapped."""
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class StreamProtocol(WebSocketClientProtocol):
+    """One session. Holds its own state (confirmed streams, pending requests, pacer)."""
+
+    owner: StreamConnection
+    stats: ConnectionStats
+    deliver: Deliver
+    seconds: Callable[[], float]
+    pacer: Pacer
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url_streams: list[str] = []
+        self.confirmed: set[str] = set()
+        self.requested: set[str] = set()
+        self.pending: dict[int, Any] = {}
+        self.close_reason: str | None = None
+        self.last_ping = 0.0
+        self.opened_at: float | None = None
+
+    def onOpen(self) -> None:
+        self.owner.session_opened(self)
+
+    def onPing(self, payload: bytes) -> None:
+        self.last_ping = self.seconds()
+        super().onPing(payload)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self.close_reason is None:
+            self.close_reason = f"{reason or 'connection closed'} (code {code})"
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        stats = self.stats
+        stats.messages += 1
+        stats.bytes += len(payload)
+        stats.last_message_time = self.seconds()
+        if isBinary:
+            payload = _gunzip(payload)
+        try:
+            message = loads(payload)
+        except (ValueError, TypeError):
+            self.owner.decode_failed(self, payload)
+            return
+        if type(message) is dict:
+            stream = message.get("stream")
+            if stream is not None:
+                self.deliver(stream, message.get("data"), message)
+                return
+            if "id" in message or "error" in message:
+                self.owner.response_received(self, message)
+                return
+        self.owner.unwrapped_message(self, message)
+
+
+def _gunzip(payload: bytes) -> Any:
+    """Binary frames are gzip-compressed JSON (legacy 0.7.11 accepted them); else undecodable."""
+    if payload[:2] == _GZIP_MAGIC:
+        try:
+            return gzip.decompress(payload)
+        except (OSError, EOFError, zlib.error):
+            pass
+    return None
+
+
+class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
+    """autobahn's client factory with Twisted's reconnect policy, for one session lineage.
+
+    The URL is rebuilt on every attempt (``owner.url_for_attempt``) because the streams that
+    fit in the URL change as the user adds and removes them.
+    """
+
+    protocol = StreamProtocol
+
+    def __init__(self, owner: StreamConnection, url: str, reactor: IReactorTime) -> None:
+        WebSocketClientFactory.__init__(self, url=url, reactor=reactor)
+        self.owner = owner
+        self.clock = reactor  # type: ignore[assignment]
+        self.noisy = False
+        self.busy = False
+        self.last_protocol: StreamProtocol | None = None
+
+    def startedConnecting(self, connector: IConnector) -> None:
+        self.busy = True
+
+    def buildProtocol(self, addr: IAddress | None) -> StreamProtocol:
+        self.setSessionParameters(url=self.owner.url_for_attempt())
+        proto: StreamProtocol = WebSocketClientFactory.buildProtocol(self, addr)  # type: ignore[assignment]
+        self.owner.prepare_session(self, proto)
+        self.last_protocol = proto
+        return proto
+
+    def clientConnectionFailed(self, connector: IConnector, reason: Failure) -> None:
+        self.connector = connector
+        self.busy = False
+        self.last_protocol = None
+        self.owner.session_lost(self, None, reason)
+
+    def clientConnectionLost(self, connector: IConnector, reason: Failure) -> None:
+        self.connector = connector
+        self.busy = False
+        proto, self.last_protocol = self.last_protocol, None
+        self.owner.session_lost(self, proto, reason)

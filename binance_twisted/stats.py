@@ -1,0 +1,36 @@
+"""Cheap per-connection counters, bumped in place on the message path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = ["ConnectionStats"]
+
+
+@attrs.define(slots=True)
+class ConnectionStats:
+    """Counters of one logical connection, across all its sessions.
+
+    Plain attribute increments only: reading them costs nothing on the hot path, and
+    :meth:`as_dict` makes the snapshot ``StreamClient.stats()`` returns.
+    """
+
+    url: str
+    streams: int = 0
+    connected: bool = False
+    messages: int = 0
+    bytes: int = 0
+    decode_errors: int = 0
+    callback_errors: int = 0
+    connects: int = 0
+    reconnects: int = 0
+    rotations: int = 0
+    stalls: int = 0
+    last_message_time: float | None = None
+    connected_since: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A snapshot as a plain dict (safe to keep; later changes do not touch it)."""
+        return attrs.asdict(self)

@@ -1,0 +1,71 @@
+"""Verified TLS for every connection: certificate chain, hostname (SNI + service-identity).
+
+The legacy manager used ``ClientContextFactory`` (no verification, no SNI). Here the only
+knob is *which* roots to trust: the platform store by default (so ``SSL_CERT_FILE`` and
+``SSL_CERT_DIR`` work, as OpenSSL reads them), or an explicit root given by the caller.
+Nothing turns verification off.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TypeAlias
+
+from OpenSSL import SSL
+from twisted.internet import ssl
+from twisted.internet._sslverify import IOpenSSLTrustRoot
+from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
+from twisted.python.failure import Failure
+
+__all__ = ["TrustRoot", "client_tls_options", "describe_tls_failure", "load_trust_root"]
+
+TrustRoot: TypeAlias = "IOpenSSLTrustRoot | ssl.Certificate | str | bytes | os.PathLike[str] | None"
+"""What callers may pass as ``trust_root``: ``None`` (platform store), a Twisted trust root,
+a :class:`~twisted.internet.ssl.Certificate`, a path to a PEM file, or PEM bytes."""
+
+_PEM_BLOCK = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\s.+?\s-----END CERTIFICATE-----", re.DOTALL
+)
+
+
+def load_trust_root(trust_root: TrustRoot) -> IOpenSSLTrustRoot:
+    """Turn any accepted ``trust_root`` form into a Twisted trust root."""
+    if trust_root is None:
+        return ssl.platformTrust()
+    if isinstance(trust_root, ssl.Certificate):
+        return ssl.trustRootFromCertificates([trust_root])
+    if isinstance(trust_root, (str, os.PathLike)):
+        with open(trust_root, "rb") as pem_file:
+            trust_root = pem_file.read()
+    if isinstance(trust_root, bytes):
+        blocks = _PEM_BLOCK.findall(trust_root)
+        if not blocks:
+            raise ValueError("trust_root holds no PEM certificate (BEGIN CERTIFICATE block)")
+        return ssl.trustRootFromCertificates([ssl.Certificate.loadPEM(b) for b in blocks])
+    if IOpenSSLTrustRoot.providedBy(trust_root):
+        return trust_root
+    raise TypeError(
+        "trust_root must be None, an IOpenSSLTrustRoot, a Certificate, a PEM file path "
+        f"or PEM bytes, not {type(trust_root).__name__}"
+    )
+
+
+def client_tls_options(
+    hostname: str, trust_root: IOpenSSLTrustRoot
+) -> IOpenSSLClientConnectionCreator:
+    """Options that verify the chain against ``trust_root`` and the name ``hostname``."""
+    return ssl.optionsForClientTLS(hostname, trustRoot=trust_root)
+
+
+def describe_tls_failure(reason: Failure) -> str | None:
+    """A readable sentence for a TLS handshake failure, or ``None`` if it is not one."""
+    if not reason.check(SSL.Error):
+        return None
+    details = []
+    args = reason.value.args if reason.value is not None else ()
+    for entry in args[0] if args else []:
+        if isinstance(entry, tuple) and entry:
+            details.append(str(entry[-1]))
+    detail = "; ".join(d for d in details if d) or reason.getErrorMessage()
+    return f"TLS handshake failed (certificate or hostname not trusted?): {detail}"

@@ -1,0 +1,11 @@
+"""Sphinx configuration for binance-twisted (built with warnings as errors by ``tox -e docs``)."""
+
+project = "binance-twisted"
+author = "binance-twisted developers"
+copyright = "2026, binance-twisted developers"
+
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.viewcode"]
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
