@@ -80,7 +80,14 @@ class ConnectionPolicy:
     initial_delay: float = attrs.field(default=0.25, validator=_positive)
     max_delay: float = attrs.field(default=30.0, validator=_positive)
     backoff_factor: float = attrs.field(default=2.0, validator=_positive)
-    jitter: float = 0.2
+    #: each retry delay is multiplied by a uniform factor in ``1 ± jitter``
+    jitter: float = attrs.field(default=0.2)
+
+    @jitter.validator
+    def _check_jitter(self, attribute: attrs.Attribute, value: float) -> None:
+        if not 0 <= value < 1:
+            raise ValueError(f"jitter must be in [0, 1), got {value!r}")
+
     #: seconds a session must stay open before the backoff resets
     healthy_after: float = attrs.field(default=30.0, validator=_positive)
     #: drop a session that received nothing (data or ping) for this long; ``None`` disables
@@ -197,6 +204,7 @@ class StreamConnection:
         self._last_reason = "not connected yet"
         self._healthy_call: IDelayedCall | None = None
         self._rotate_call: IDelayedCall | None = None
+        self._tail_call: IDelayedCall | None = None
         self._watchdog: LoopingCall | None = None
         self._throttle = _Throttle(reactor)
 
@@ -422,7 +430,7 @@ class StreamConnection:
         factory.initialDelay = factory.delay = policy.initial_delay
         factory.maxDelay = policy.max_delay  # type: ignore[assignment]
         factory.factor = policy.backoff_factor
-        factory.jitter = policy.jitter
+        factory.spread = policy.jitter
         factory.maxRetries = policy.max_retries  # type: ignore[assignment]
         factory.setProtocolOptions(
             utf8validateIncoming=False,
@@ -516,10 +524,10 @@ class StreamConnection:
             self._watchdog.start(policy.stall_timeout / 4, now=False)
 
     def _stop_timers(self) -> None:
-        for call in (self._healthy_call, self._rotate_call):
+        for call in (self._healthy_call, self._rotate_call, self._tail_call):
             if call is not None and call.active():
                 call.cancel()
-        self._healthy_call = self._rotate_call = None
+        self._healthy_call = self._rotate_call = self._tail_call = None
         if self._watchdog is not None and self._watchdog.running:
             self._watchdog.stop()
         self._watchdog = None
@@ -555,12 +563,18 @@ class StreamConnection:
         self._session = candidate
         rotation.old.deliver = _drop
         _close_session(rotation.old)
-        candidate.deliver = self.dispatch
         self.stats.rotations += 1
         self.stats.connected = True
         self.stats.connected_since = candidate.opened_at
         self._emit(EventKind.ROTATED, reason=rotation.reason)
         self._arm_timers(candidate)
+        if rotation.last_ids:
+            # the candidate may still repeat what the old session delivered last
+            self._tail_call = self._reactor.callLater(
+                self.policy.handover_timeout, rotation.stop_filtering
+            )
+        else:
+            candidate.deliver = self.dispatch
         self._check_waiters()
 
     def _abandon_rotation(self, rotation: _Rotation, reason: str) -> None:
@@ -580,14 +594,12 @@ class StreamConnection:
             self._rotate_call = self._reactor.callLater(60.0, self._rotate_on_schedule)
 
     def _promote_candidate(self, rotation: _Rotation) -> None:
-        """The old session died mid-rotation: the candidate lineage becomes current."""
+        """The old session died before the candidate opened: its lineage becomes current."""
         if self._factory is not None:
             self._factory.stopTrying()
             self._retired.append(self._factory)
         self._factory = rotation.factory
         self._rotation = None
-        if rotation.candidate is not None:
-            self._go_live(rotation.candidate, self._reactor.seconds())
 
     def _subscribe(self, proto: StreamProtocol, streams: list[str]) -> None:
         for chunk in _chunks(streams, self.policy.max_request_length):
@@ -704,6 +716,7 @@ class _Rotation:
         self.last_ids: dict[str, int] = {}
         self.buffers: dict[str, list[tuple[tuple[int, int], Any, dict]]] = {}
         self.switched: set[str] = set()
+        self.finished = False
         self.deadline: IDelayedCall | None = None
         self.old.deliver = self.from_old
         self.factory = connection._new_factory()
@@ -734,11 +747,14 @@ class _Rotation:
     def from_new(self, stream: str, data: Any, envelope: dict) -> None:
         ids = sequence_ids(data)
         if stream in self.switched:
-            if ids is not None:
-                if ids[1] <= self.last_ids.get(stream, -1):
+            last = self.last_ids.get(stream) if ids is not None else None
+            if last is not None and ids is not None:
+                if ids[1] <= last:
                     return
-                self.last_ids[stream] = ids[1]
+                del self.last_ids[stream]  # past the overlap: no more duplicates possible
             self.connection.dispatch(stream, data, envelope)
+            if self.finished and not self.last_ids:
+                self.stop_filtering()
             return
         if ids is None:
             return
@@ -767,8 +783,15 @@ class _Rotation:
             return
         for stream in list(self.buffers):
             self._switch(stream)
+        self.finished = True
         self.cancel_deadline()
         self.connection._complete_rotation(self)
+
+    def stop_filtering(self) -> None:
+        """The overlap is over: the new session delivers straight to ``dispatch`` again."""
+        candidate = self.candidate
+        if candidate is not None and candidate.deliver == self.from_new:
+            candidate.deliver = self.connection.dispatch
 
     def candidate_lost(self, reason: str) -> None:
         self.cancel_deadline()
@@ -776,12 +799,12 @@ class _Rotation:
         self.connection._abandon_rotation(self, reason)
 
     def old_lost(self) -> None:
-        """The old session died first: flush what the candidate buffered and promote it."""
-        self.cancel_deadline()
+        """The old session died first: switch to the candidate now, or wait for it to open."""
         if self.candidate is not None:
-            for stream in list(self.buffers):
-                self._switch(stream)
-        self.connection._promote_candidate(self)
+            self.finish()
+        else:
+            self.cancel_deadline()
+            self.connection._promote_candidate(self)
 
     def cancel_deadline(self) -> None:
         if self.deadline is not None and self.deadline.active():

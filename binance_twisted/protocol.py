@@ -9,6 +9,7 @@ Nothing is logged or copied per message; counters are bumped in place.
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -100,10 +101,14 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
     """autobahn's client factory with Twisted's reconnect policy, for one session lineage.
 
     The URL is rebuilt on every attempt (``owner.url_for_attempt``) because the streams that
-    fit in the URL change as the user adds and removes them.
+    fit in the URL change as the user adds and removes them. Twisted's own jitter is a normal
+    variate (unbounded); ``spread`` replaces it with a bounded uniform one, so the first
+    retry reliably lands within ``initialDelay * (1 ± spread)``.
     """
 
     protocol = StreamProtocol
+    jitter = 0
+    spread = 0.2
 
     def __init__(self, owner: StreamConnection, url: str, reactor: IReactorTime) -> None:
         WebSocketClientFactory.__init__(self, url=url, reactor=reactor)
@@ -115,6 +120,10 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
 
     def startedConnecting(self, connector: IConnector) -> None:
         self.busy = True
+
+    def retry(self, connector: IConnector | None = None) -> None:
+        self.delay *= random.uniform(1 - self.spread, 1 + self.spread)
+        ReconnectingClientFactory.retry(self, connector)
 
     def buildProtocol(self, addr: IAddress | None) -> StreamProtocol:
         self.setSessionParameters(url=self.owner.url_for_attempt())

@@ -24,9 +24,7 @@ TrustRoot: TypeAlias = "IOpenSSLTrustRoot | ssl.Certificate | str | bytes | os.P
 """What callers may pass as ``trust_root``: ``None`` (platform store), a Twisted trust root,
 a :class:`~twisted.internet.ssl.Certificate`, a path to a PEM file, or PEM bytes."""
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN CERTIFICATE-----\s.+?\s-----END CERTIFICATE-----", re.DOTALL
-)
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\s.+?\s-----END CERTIFICATE-----", re.DOTALL)
 
 
 def load_trust_root(trust_root: TrustRoot) -> IOpenSSLTrustRoot:
