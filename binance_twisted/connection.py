@@ -23,7 +23,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote
 
 import attrs
 from autobahn.twisted.websocket import connectWS
@@ -36,6 +35,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from binance_twisted._json import dumps
+from binance_twisted.endpoints import combined_stream_url
 from binance_twisted.errors import (
     ClientClosedError,
     ConnectionGaveUpError,
@@ -306,17 +306,13 @@ class StreamConnection:
 
     def url_for_attempt(self) -> str:
         """The URL of the next attempt: ``/stream``, with as many streams as fit in the URL."""
-        prefix = f"{self._base}/stream"
         chosen: list[str] = []
-        length = len(prefix) + len("?streams=")
-        for stream in self.streams:
-            quoted = quote(stream, safe="@!_:.-~")
-            length += len(quoted) + 1
-            if length > self.policy.max_url_length or len(chosen) >= self.policy.max_streams:
+        for stream in self.streams:  # stops at the first that does not fit (~80 streams)
+            if len(combined_stream_url(self._base, [*chosen, stream])) > self.policy.max_url_length:
                 break
-            chosen.append(quoted)
-        self._attempt_streams = list(self.streams)[: len(chosen)]
-        return f"{prefix}?streams={'/'.join(chosen)}" if chosen else prefix
+            chosen.append(stream)
+        self._attempt_streams = chosen
+        return combined_stream_url(self._base, chosen)
 
     def prepare_session(self, factory: SessionFactory, proto: StreamProtocol) -> None:
         """Wire a freshly built protocol to this connection (before its handshake)."""

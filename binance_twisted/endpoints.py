@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 import attrs
 
-__all__ = ["Endpoints", "combined_stream_url", "raw_stream_url"]
+__all__ = ["Endpoints", "combined_stream_url"]
 
 _TLDS = ("com", "us")
 
@@ -22,14 +23,14 @@ def _base(url: str) -> str:
     return url.rstrip("/")
 
 
-def raw_stream_url(base: str, stream: str) -> str:
-    """``<base>/ws/<stream>``: one stream, payloads arrive unwrapped."""
-    return f"{_base(base)}/ws/{stream}"
-
-
 def combined_stream_url(base: str, streams: Iterable[str]) -> str:
-    """``<base>/stream?streams=a/b``: payloads arrive as ``{"stream": ..., "data": ...}``."""
-    return f"{_base(base)}/stream?streams={'/'.join(streams)}"
+    """``<base>/stream?streams=a/b`` (just ``<base>/stream`` for none).
+
+    Payloads on it arrive as ``{"stream": ..., "data": ...}``. Names are percent-encoded
+    where the query string needs it (``+`` in ``@+08:00`` klines would read as a space).
+    """
+    joined = "/".join(quote(s, safe="@!_:.-~") for s in streams)
+    return f"{_base(base)}/stream?streams={joined}" if joined else f"{_base(base)}/stream"
 
 
 @attrs.frozen

@@ -8,10 +8,12 @@ recorded as decoded JSON, so tests read like a conversation with the server.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from autobahn.websocket.protocol import WebSocketProtocol
-from twisted.internet import ssl
+from twisted.internet import defer, ssl
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
@@ -68,7 +70,7 @@ class Harness:
 
     def connector_of(self, factory: SessionFactory) -> Any:
         """The connector ``connectWS`` made for ``factory`` (retries reuse it)."""
-        for client, connector in zip(self.clock.tcpClients, self.clock.connectors):
+        for client, connector in zip(self.clock.tcpClients, self.clock.connectors, strict=True):
             if client[2] is factory:
                 return connector
         raise AssertionError(f"{factory} never connected")
@@ -133,3 +135,13 @@ def _closed_by_client(proto: StreamProtocol, code: int | None) -> None:
 class ConnectionRefused(Exception):
     def __str__(self) -> str:
         return "Connection was refused by other side"
+
+
+def asynchronous(test: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., defer.Deferred]:
+    """Run an ``async def`` test method under trial (which awaits the returned Deferred)."""
+
+    @functools.wraps(test)
+    def run(self: Any, *args: Any) -> defer.Deferred:
+        return defer.ensureDeferred(test(self, *args))
+
+    return run

@@ -80,7 +80,7 @@ class PlanningTests(SynchronousTestCase):
         seen_a, seen_b = [], []
         self.client.subscribe(names(1024), lambda s, d: None, seen_a.append)
         self.client.subscribe(["btcusdt@trade"], lambda s, d: None, seen_b.append)
-        first, second = self.client._connections
+        first, _second = self.client._connections
         first._emit(EventKind.STALLED, reason="test")
         self.assertEqual([e.kind for e in seen_a], [EventKind.STALLED])
         self.assertEqual(seen_b, [])

@@ -408,7 +408,7 @@ class RotationTests(SynchronousTestCase):
 
     def test_quiet_sequenced_stream_switches_at_the_handover_timeout(self) -> None:
         """A trade stream with no trades during the overlap switches after handover_timeout."""
-        harness, old, factory = self.rotating(handover_timeout=10.0)
+        harness, _old, factory = self.rotating(handover_timeout=10.0)
         harness.open(factory)
         harness.clock.advance(9)
         self.assertIsNotNone(harness.connection._rotation)
