@@ -253,10 +253,12 @@ class StreamClient:
             self._subscriptions.discard(subscription)
         removals = []
         for connection, gone in unused.items():
-            removals.append(connection.remove_streams(gone))
-            if not connection.streams:
+            if connection.streams.keys() <= set(gone):
+                # nothing left on it: closing says more than an UNSUBSCRIBE would
                 self._connections.remove(connection)
                 removals.append(connection.close())
+            else:
+                removals.append(connection.remove_streams(gone))
         d = defer.gatherResults(removals, consumeErrors=True)
         d.addCallbacks(lambda _: None, _first_error)
         return d

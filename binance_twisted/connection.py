@@ -831,12 +831,9 @@ def _fail_requests(proto: StreamProtocol, error: Exception) -> None:
 
 
 def _describe(proto: StreamProtocol | None, failure: Failure) -> str:
-    tls_problem = describe_tls_failure(failure)
-    if tls_problem is not None:
-        return tls_problem
     if proto is not None and proto.close_reason:
         return proto.close_reason
-    return failure.getErrorMessage()
+    return describe_tls_failure(failure) or failure.getErrorMessage()
 
 
 def _code(error: Any) -> int | None:

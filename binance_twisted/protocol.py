@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet.interfaces import IAddress, IConnector, IReactorTime
-from twisted.internet.protocol import ReconnectingClientFactory
+from twisted.internet.protocol import ReconnectingClientFactory, connectionDone
 from twisted.python.failure import Failure
 
 from binance_twisted._json import loads
+from binance_twisted.tls import describe_tls_failure
 
 if TYPE_CHECKING:
     from binance_twisted.connection import StreamConnection
@@ -59,6 +60,12 @@ class StreamProtocol(WebSocketClientProtocol):
     def onPing(self, payload: bytes) -> None:
         self.last_ping = self.seconds()
         super().onPing(payload)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        # autobahn folds a TLS failure into a generic "closed uncleanly"; keep the real cause
+        if self.close_reason is None:
+            self.close_reason = describe_tls_failure(reason)
+        super().connectionLost(reason)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if self.close_reason is None:

@@ -1,0 +1,277 @@
+"""The clients under test, one per process: ``python bench/clients.py KIND --port P ...``.
+
+Each connects to ``bench/server.py``, counts messages in a trivial callback (count, read
+one field), and measures from the first message to the ``count``-th: wall time
+(``perf_counter``) and this process's CPU (``getrusage``, user + sys, all threads). It then
+prints one JSON line and exits. Kinds:
+
+``baseline``
+    A minimal raw autobahn client: ``onMessage`` → stdlib ``json.loads`` → unwrap →
+    callback, with autobahn's default protocol options (incoming UTF-8 validation on).
+``baseline-noutf8``
+    The same with ``utf8validateIncoming=False``, as binance-twisted sets it.
+``bt``
+    ``binance_twisted.StreamClient`` as installed (orjson when present).
+``bt-stdlib``
+    The same with ``import orjson`` made to fail, so ``binance_twisted._json`` falls back
+    to the stdlib ``json`` module.
+``legacy``
+    python-binance 0.7.11's ``BinanceSocketManager`` (``start_multiplex_socket``), run
+    with the interpreter of a venv that has it; its reactor runs in its own thread.
+
+Only the standard library is imported at module level, so the same file runs under the
+legacy venv's interpreter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+SCENARIO_STREAMS = {"trade": "btcusdt@trade", "depth": "btcusdt@depth@100ms"}
+SCENARIO_FIELD = {"trade": "t", "depth": "u"}  # the one field every callback reads
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Meter:
+    """Counts messages; snapshots clock and CPU at the first and the ``count``-th one."""
+
+    def __init__(self, count: int, on_done: Callable[[], None], profile: str | None) -> None:
+        self.count = count
+        self.seen = 0
+        self.checksum = 0
+        self.on_done = on_done
+        self.profile_path = profile
+        self.profiler: Any = None
+        self.start_wall = self.start_cpu = self.end_wall = self.end_cpu = 0.0
+
+    def first(self) -> None:
+        self.start_wall = time.perf_counter()
+        self.start_cpu = cpu_seconds()
+        if self.profile_path:
+            import cProfile
+
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+
+    def last(self) -> None:
+        if self.profiler is not None:
+            self.profiler.disable()
+            self.profiler.dump_stats(self.profile_path)
+        self.end_wall = time.perf_counter()
+        self.end_cpu = cpu_seconds()
+        self.on_done()
+
+    def result(self) -> dict[str, Any]:
+        wall = self.end_wall - self.start_wall
+        cpu = self.end_cpu - self.start_cpu
+        spans = max(self.count - 1, 1)  # intervals between the first and the last message
+        return {
+            "messages": self.seen,
+            "checksum": self.checksum,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "msgs_per_s": spans / wall if wall > 0 else None,
+            "cpu_us_per_msg": cpu / spans * 1e6,
+            "cpu_util": cpu / wall if wall > 0 else None,
+        }
+
+
+def make_callback(meter: Meter, field: str) -> Callable[[str, Any], None]:
+    """The user callback shared by every client: count, read one field."""
+
+    def on_message(stream: str, data: Any) -> None:
+        meter.seen += 1
+        meter.checksum += data[field]
+        if meter.seen == 1:
+            meter.first()
+        elif meter.seen == meter.count:
+            meter.last()
+
+    return on_message
+
+
+def begin_logging() -> None:
+    from twisted.logger import (
+        FilteringLogObserver,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
+
+    globalLogBeginner.beginLoggingTo(
+        [
+            FilteringLogObserver(
+                textFileLogObserver(sys.stderr),
+                [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)],
+            )
+        ],
+        redirectStandardIO=False,
+    )
+
+
+def versions() -> dict[str, str]:
+    import autobahn
+    import twisted
+
+    return {
+        "python": sys.version.split()[0],
+        "twisted": twisted.__version__,
+        "autobahn": autobahn.__version__,
+    }
+
+
+# -- the clients ---------------------------------------------------------------------------
+
+
+def run_baseline(args: argparse.Namespace, meter: Meter, utf8validate: bool) -> dict[str, Any]:
+    from autobahn.twisted.websocket import (
+        WebSocketClientFactory,
+        WebSocketClientProtocol,
+        connectWS,
+    )
+    from twisted.internet import reactor
+
+    callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
+    loads = json.loads
+
+    class RawProtocol(WebSocketClientProtocol):
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:
+            message = loads(payload)
+            callback(message["stream"], message["data"])
+
+    url = f"ws://127.0.0.1:{args.port}/stream?streams={SCENARIO_STREAMS[args.scenario]}"
+    factory = WebSocketClientFactory(url)
+    factory.protocol = RawProtocol
+    if not utf8validate:
+        factory.setProtocolOptions(utf8validateIncoming=False)
+    connectWS(factory)
+    meter.on_done = lambda: reactor.callLater(0, reactor.stop)
+    reactor.callLater(args.timeout, reactor.stop)
+    reactor.run()
+    return {"json": "json (stdlib)", "utf8validate": utf8validate}
+
+
+def run_bt(args: argparse.Namespace, meter: Meter, stdlib_json: bool) -> dict[str, Any]:
+    if stdlib_json:
+        sys.modules["orjson"] = None  # type: ignore[assignment]  # makes `import orjson` fail
+    from twisted.internet import defer, reactor
+
+    from binance_twisted import Endpoints, StreamClient, _json
+
+    if stdlib_json and _json.FAST:
+        raise SystemExit("bt-stdlib: binance_twisted still picked orjson")
+    callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
+    endpoints = Endpoints.for_tld("com").replace(stream_url=f"ws://127.0.0.1:{args.port}")
+    client = StreamClient(reactor, endpoints)
+    outcome: dict[str, Any] = {}
+
+    async def main() -> None:
+        await client.subscribe([SCENARIO_STREAMS[args.scenario]], callback)
+
+    async def finish() -> None:
+        outcome["stats"] = client.stats()
+        await client.close()
+
+    def done() -> None:
+        reactor.callLater(0, lambda: defer.ensureDeferred(finish()).addBoth(stop))
+
+    def stop(result: Any) -> None:
+        if reactor.running:
+            reactor.stop()
+        return result if not isinstance(result, BaseException) else None
+
+    def failed(failure: Any) -> None:
+        outcome["error"] = failure.getErrorMessage()
+        stop(None)
+
+    meter.on_done = done
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(main()).addErrback(failed))
+    reactor.callLater(args.timeout, lambda: stop(None))
+    reactor.run()
+    if "error" in outcome:
+        raise SystemExit(f"binance-twisted: {outcome['error']}")
+    stats = next(iter(outcome.get("stats", {}).values()), {})
+    return {
+        "json": "orjson" if _json.FAST else "json (stdlib)",
+        "utf8validate": False,
+        "stats_messages": stats.get("messages"),
+    }
+
+
+def run_legacy(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    from binance.websockets import BinanceSocketManager
+    from twisted.internet import reactor
+
+    class DummyClient:
+        API_KEY = "bench"
+        API_SECRET = "bench"
+        testnet = False
+
+    field = SCENARIO_FIELD[args.scenario]
+    callback = make_callback(meter, field)
+
+    def on_message(message: dict) -> None:  # legacy hands the whole envelope to the user
+        callback(message["stream"], message["data"])
+
+    manager = BinanceSocketManager(DummyClient())
+    manager.STREAM_URL = f"ws://127.0.0.1:{args.port}/"
+    manager.start_multiplex_socket([SCENARIO_STREAMS[args.scenario]], on_message)
+    meter.on_done = lambda: reactor.callLater(0, reactor.stop)
+    reactor.callLater(args.timeout, reactor.stop)
+    manager.daemon = True
+    manager.start()  # reactor.run() in the manager's thread, as 0.7.11 users ran it
+    manager.join()
+    import ujson  # what 0.7.11 decodes with
+
+    return {"json": f"ujson {ujson.__version__}", "utf8validate": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="one benchmark client (see module doc)")
+    parser.add_argument(
+        "kind", choices=["baseline", "baseline-noutf8", "bt", "bt-stdlib", "legacy"]
+    )
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--scenario", choices=sorted(SCENARIO_STREAMS), required=True)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--profile", help="write cProfile stats of the measured span here")
+    args = parser.parse_args(argv)
+
+    begin_logging()
+    meter = Meter(args.count, lambda: None, args.profile)
+    if args.kind.startswith("baseline"):
+        extra = run_baseline(args, meter, utf8validate=args.kind == "baseline")
+    elif args.kind.startswith("bt"):
+        extra = run_bt(args, meter, stdlib_json=args.kind == "bt-stdlib")
+    else:
+        extra = run_legacy(args, meter)
+    if meter.seen < args.count:
+        print(
+            f"{args.kind}: only {meter.seen} of {args.count} messages before the timeout "
+            "or the connection ended",
+            file=sys.stderr,
+        )
+        return 1
+    result = {"kind": args.kind, "scenario": args.scenario, "count": args.count, "pid": os.getpid()}
+    result.update(meter.result())
+    result.update(extra)
+    result.update(versions())
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Load server for the message-path benchmark: one session, N pre-framed frames, close 1000.
+
+Run as its own process so its CPU never shares the client's interpreter::
+
+    python bench/server.py --port 9001 --count 200000 --scenario trade
+
+It listens on 127.0.0.1, accepts ``/stream?streams=...`` (and ``/ws/...``), answers
+``SUBSCRIBE``, ``UNSUBSCRIBE`` and ``LIST_SUBSCRIPTIONS`` like Binance, and as soon as the
+session has a stream it writes ``count`` combined-stream envelopes as fast as the client
+drains them, then closes with 1000 and exits. Connections that never finish the WebSocket
+handshake (``run.py``'s readiness probe) are ignored.
+
+Every frame is built before listening: the JSON is rendered once, the WebSocket header
+(server frames are unmasked) is prepended, and frames are joined into ~64 KiB chunks. A
+pull producer writes the next chunks only when Twisted's write buffer is empty, so the
+server never buffers more than a few hundred KiB ahead of the client (backpressure) and
+costs almost no CPU per message. It prints nothing but errors (to stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import struct
+import sys
+from collections.abc import Iterator
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from twisted.internet import reactor
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    globalLogBeginner,
+    textFileLogObserver,
+)
+
+SCENARIOS = {"trade": "btcusdt@trade", "depth": "btcusdt@depth@100ms"}
+CHUNK_BYTES = 64 * 1024
+CHUNKS_PER_WRITE = 4
+START_MS = 1_763_769_600_000  # 2025-11-22T00:00:00Z, only a realistic-looking clock
+
+
+def ws_frame(payload: bytes) -> bytes:
+    """One unmasked, final text frame (RFC 6455 section 5.2)."""
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", 0x81, size) + payload
+    if size < 65536:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
+def trade_payloads(count: int, seed: int = 1) -> Iterator[bytes]:
+    """Spot ``<symbol>@trade`` events (~190 bytes each) with increasing ids."""
+    rng = random.Random(seed)
+    prices = [f"{98_000 + rng.randrange(150_000) / 100:.8f}" for _ in range(4096)]
+    quantities = [f"{rng.randrange(1, 200_000) / 1e5:.8f}" for _ in range(4096)]
+    flags = ("true", "false")
+    trade_id = 5_234_567_890
+    for i in range(count):
+        event_time = START_MS + i // 50
+        price, quantity, maker = prices[i & 4095], quantities[(i * 7) & 4095], flags[(i >> 3) & 1]
+        yield (
+            f'{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{event_time},"s":"BTCUSDT",'
+            f'"t":{trade_id + i},"p":"{price}","q":"{quantity}","T":{event_time - 1},'
+            f'"m":{maker},"M":true}}}}'
+        ).encode()
+
+
+def depth_payloads(count: int, levels: int = 20, seed: int = 2) -> Iterator[bytes]:
+    """Spot ``<symbol>@depth@100ms`` diffs, ``levels`` changed levels per side (~1.5 KB)."""
+    rng = random.Random(seed)
+
+    def side(mid: float, sign: int) -> str:
+        rows = []
+        for k in range(levels):
+            price = mid + sign * (0.01 + k * 0.01 + rng.random() * 0.005)
+            quantity = 0.0 if rng.random() < 0.2 else rng.expovariate(5)
+            rows.append(f'["{price:.8f}","{quantity:.8f}"]')
+        return "[" + ",".join(rows) + "]"
+
+    books = []
+    for _ in range(512):
+        mid = 98_000 + rng.random() * 1_500
+        books.append((side(mid, -1), side(mid, 1)))
+    update_id = 71_234_567_890
+    for i in range(count):
+        first = update_id + 1
+        update_id += 40 + (i % 17)
+        bids, asks = books[i & 511]
+        yield (
+            f'{{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":{START_MS + i * 100},'
+            f'"s":"BTCUSDT","U":{first},"u":{update_id},"b":{bids},"a":{asks}}}}}'
+        ).encode()
+
+
+def build_chunks(scenario: str, count: int) -> list[bytes]:
+    """All frames of a run, framed and joined into ~CHUNK_BYTES pieces, in order."""
+    payloads = trade_payloads(count) if scenario == "trade" else depth_payloads(count)
+    chunks: list[bytes] = []
+    pending: list[bytes] = []
+    size = 0
+    for payload in payloads:
+        frame = ws_frame(payload)
+        pending.append(frame)
+        size += len(frame)
+        if size >= CHUNK_BYTES:
+            chunks.append(b"".join(pending))
+            pending, size = [], 0
+    if pending:
+        chunks.append(b"".join(pending))
+    return chunks
+
+
+class BlastProtocol(WebSocketServerProtocol):
+    """One client session: confirm streams, blast every chunk, close, stop the reactor."""
+
+    factory: BlastFactory
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.streams: list[str] = []
+        self.opened = False
+        self.blasting = False
+        self.next_chunk = 0
+
+    def onConnect(self, request):
+        query = request.params.get("streams", [""])[0]
+        self.streams = [s for s in query.split("/") if s]
+        if request.path.startswith("/ws/"):
+            self.streams.append(request.path[4:])
+        return None
+
+    def onOpen(self) -> None:
+        self.opened = True
+        if self.streams:
+            self.start_blast()
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        try:
+            request = json.loads(payload)
+            method, request_id = request["method"], request.get("id")
+        except (ValueError, KeyError, TypeError):
+            self.reply({"error": {"code": 3, "msg": "Invalid JSON"}, "id": None})
+            return
+        params = request.get("params") or []
+        if method == "SUBSCRIBE":
+            self.streams.extend(s for s in params if s not in self.streams)
+            self.reply({"result": None, "id": request_id})
+            if self.streams:
+                self.start_blast()
+        elif method == "UNSUBSCRIBE":
+            self.streams = [s for s in self.streams if s not in params]
+            self.reply({"result": None, "id": request_id})
+        elif method == "LIST_SUBSCRIPTIONS":
+            self.reply({"result": list(self.streams), "id": request_id})
+        else:
+            self.reply({"error": {"code": 2, "msg": "Invalid request"}, "id": request_id})
+
+    def reply(self, message: dict) -> None:
+        self.sendMessage(json.dumps(message, separators=(",", ":")).encode())
+
+    def start_blast(self) -> None:
+        if self.blasting:
+            return
+        self.blasting = True
+        # a pull producer: Twisted calls resumeProducing each time its write buffer empties
+        self.transport.registerProducer(self, False)
+
+    def resumeProducing(self) -> None:
+        chunks = self.factory.chunks
+        end = min(self.next_chunk + CHUNKS_PER_WRITE, len(chunks))
+        if self.next_chunk < end:
+            self.transport.writeSequence(chunks[self.next_chunk : end])
+            self.next_chunk = end
+        if self.next_chunk >= len(chunks):
+            self.transport.unregisterProducer()
+            self.sendClose(1000)
+
+    def stopProducing(self) -> None:
+        self.next_chunk = len(self.factory.chunks)
+
+    def connectionLost(self, reason) -> None:
+        super().connectionLost(reason)
+        if self.opened and reactor.running:
+            reactor.stop()
+
+
+class BlastFactory(WebSocketServerFactory):
+    protocol = BlastProtocol
+
+    def __init__(self, url: str, chunks: list[bytes]) -> None:
+        super().__init__(url)
+        self.chunks = chunks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
+    parser.add_argument("--timeout", type=float, default=300.0, help="exit after this long")
+    args = parser.parse_args(argv)
+
+    globalLogBeginner.beginLoggingTo(
+        [
+            FilteringLogObserver(
+                textFileLogObserver(sys.stderr),
+                [LogLevelFilterPredicate(defaultLogLevel=LogLevel.warn)],
+            )
+        ],
+        redirectStandardIO=False,
+    )
+    chunks = build_chunks(args.scenario, args.count)
+    factory = BlastFactory(f"ws://127.0.0.1:{args.port}", chunks)
+    # the close frame queues behind megabytes in the kernel buffers; autobahn timeouts can
+    # also fire up to 1 s early (txaio batched timers truncate to whole seconds)
+    factory.setProtocolOptions(
+        autoPingInterval=0, openHandshakeTimeout=30, closeHandshakeTimeout=60
+    )
+    reactor.listenTCP(args.port, factory, interface="127.0.0.1")
+    timed_out = []
+    reactor.callLater(args.timeout, lambda: (timed_out.append(True), reactor.stop()))
+    reactor.run()
+    if timed_out:
+        print(f"bench server: gave up after {args.timeout:g} s", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

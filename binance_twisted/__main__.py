@@ -1,0 +1,116 @@
+"""Command line: ``python -m binance_twisted demo`` streams trades from a built-in fake Binance.
+
+The demo needs no network and no account: it starts :class:`~binance_twisted.testing.FakeBinance`
+on 127.0.0.1, subscribes a :class:`~binance_twisted.StreamClient` to trades and the order-book
+diff stream, prints what arrives, and ends with the connection counters. ``--live`` points the
+same code at the real Binance instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorTime
+
+from binance_twisted import streams
+from binance_twisted.client import StreamClient
+from binance_twisted.endpoints import Endpoints
+from binance_twisted.events import ConnectionEvent
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m binance_twisted")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="stream trades from a built-in fake Binance (offline)")
+    demo.add_argument("--symbol", default="btcusdt", help="symbol to follow (default btcusdt)")
+    demo.add_argument(
+        "--seconds", type=float, default=5.0, help="how long to stream; 0 = until Ctrl-C"
+    )
+    demo.add_argument(
+        "--live", action="store_true", help="connect to the real stream.binance.com instead"
+    )
+    return parser
+
+
+class _Printer:
+    """Prints each trade and a one-line summary of each order-book diff."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.trades = 0
+        self.diffs = 0
+
+    def on_message(self, stream: str, data: Any) -> None:
+        if data.get("e") == "trade":
+            self.trades += 1
+            print(
+                f"{data['s']} trade #{data['t']}: {data['q']} @ {data['p']}",
+                file=self.out,
+            )
+        else:
+            self.diffs += 1
+            print(
+                f"{data['s']} book diff {data['U']}..{data['u']}: "
+                f"{len(data['b'])} bid and {len(data['a'])} ask levels changed",
+                file=self.out,
+            )
+
+    def on_event(self, event: ConnectionEvent) -> None:
+        detail = f" ({event.reason})" if event.reason else ""
+        print(f"[{event.connection}] {event.kind.value}{detail}", file=self.out)
+
+
+async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) -> None:
+    """Stream for ``options.seconds`` and print the counters; the fake is stopped afterwards."""
+    symbol = streams.check_symbol(options.symbol)
+    fake = None
+    if options.live:
+        endpoints = Endpoints.for_tld("com")
+    else:
+        from binance_twisted.testing import FakeBinance
+
+        fake = FakeBinance(reactor, event_interval=0.25)
+        await fake.start()
+        endpoints = fake.endpoints
+        print(f"FakeBinance listening on {endpoints.stream_url}", file=out)
+    client = StreamClient(reactor, endpoints)
+    printer = _Printer(out)
+    try:
+        names = [streams.trade(symbol), streams.depth(symbol, speed=100)]
+        subscription = await client.subscribe(names, printer.on_message, printer.on_event)
+        print(f"subscribed to {', '.join(subscription.streams)}", file=out)
+        if options.seconds > 0:
+            await task.deferLater(reactor, options.seconds, lambda: None)
+        else:
+            await defer.Deferred()  # until Ctrl-C stops the reactor
+        for name, counters in client.stats().items():
+            print(
+                f"{name}: {counters['messages']} messages, {counters['bytes']} bytes, "
+                f"{counters['reconnects']} reconnects; "
+                f"{printer.trades} trades and {printer.diffs} book diffs printed",
+                file=out,
+            )
+    finally:
+        await client.close()
+        if fake is not None:
+            await fake.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``python -m binance_twisted`` (and the ``binance-twisted`` script)."""
+    options = _parser().parse_args(argv)
+
+    def run(reactor: IReactorTime) -> defer.Deferred:
+        return defer.ensureDeferred(demo(reactor, options, sys.stdout))
+
+    task.react(run)
+
+
+if __name__ == "__main__":
+    main()

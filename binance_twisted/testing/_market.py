@@ -1,0 +1,417 @@
+"""A seeded, simulated spot market: order books, trades, candles (pure, no I/O, no clock).
+
+Every symbol has its own :class:`random.Random` seeded from ``(seed, symbol)``, so a symbol's
+history depends only on the seed and on how often it was stepped, never on which other
+symbols exist. Prices and quantities are integers in units of 1e-8 and are rendered as
+Binance renders them, with eight decimals (``"27000.01000000"``); a removed level has the
+quantity ``"0.00000000"``. Identical numbers always give identical strings, so a local book
+keyed by price string stays consistent.
+
+One :meth:`SymbolMarket.step` is one tick: a few trades taken from the top of the book and a
+few random level changes, all folded into a single depth diff whose ``U`` is the previous
+``u + 1`` and whose ``u`` counts every individual change.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import attrs
+
+__all__ = [
+    "AggTrade",
+    "Candle",
+    "DepthDiff",
+    "Market",
+    "Stats",
+    "Step",
+    "SymbolMarket",
+    "Trade",
+    "decimal",
+    "kline_window",
+]
+
+E8 = 100_000_000
+_LOT = 100_000  # 0.001
+_LEVELS = 40  # initial levels per side; new levels land within this many ticks of the top
+_MIN_LEVELS = 10
+_MAX_LEVELS = 60
+_BLOCK_TRADE_CHANCE = 0.1
+
+
+def decimal(value: int) -> str:
+    """Render an amount in units of 1e-8 with eight decimals, as Binance does."""
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    return f"{sign}{value // E8}.{value % E8:08d}"
+
+
+@attrs.frozen
+class Trade:
+    """One fill (also used for block trades, which have their own id sequence)."""
+
+    id: int
+    price: int
+    qty: int
+    time: int
+    buyer_is_maker: bool
+
+
+@attrs.frozen
+class AggTrade:
+    """Fills of one taker order at one price: trade ids ``first_id..last_id``."""
+
+    id: int
+    price: int
+    qty: int
+    first_id: int
+    last_id: int
+    time: int
+    buyer_is_maker: bool
+
+
+Levels = list[list[str]]
+_Changes = tuple[dict[int, int], dict[int, int]]  # (bids, asks): price -> new qty
+
+
+@attrs.frozen
+class DepthDiff:
+    """All book changes of one step: ``[price, qty]`` with absolute quantities."""
+
+    first_update_id: int
+    final_update_id: int
+    bids: Levels
+    asks: Levels
+
+
+@attrs.frozen
+class Step:
+    """What one tick of one symbol produced."""
+
+    number: int
+    time: int
+    trades: tuple[Trade, ...]
+    agg_trades: tuple[AggTrade, ...]
+    diff: DepthDiff
+    block_trade: Trade | None
+
+
+@attrs.define
+class Stats:
+    """Running totals for the ticker streams (since the market was created)."""
+
+    open: int
+    high: int
+    low: int
+    last: int
+    last_qty: int = 0
+    volume: int = 0
+    quote_volume: int = 0
+    count: int = 0
+    first_id: int = -1
+    last_id: int = -1
+    last_time: int = 0
+
+    def add(self, trade: Trade) -> None:
+        """Fold one trade in."""
+        self.high = max(self.high, trade.price)
+        self.low = min(self.low, trade.price)
+        self.last, self.last_qty, self.last_time = trade.price, trade.qty, trade.time
+        self.volume += trade.qty
+        self.quote_volume += trade.price * trade.qty // E8
+        self.count += 1
+        if self.first_id < 0:
+            self.first_id = trade.id
+        self.last_id = trade.id
+
+    @property
+    def average(self) -> int:
+        """Volume-weighted average price (the last price before any volume)."""
+        return self.quote_volume * E8 // self.volume if self.volume else self.last
+
+
+@attrs.frozen
+class Candle:
+    """One kline; ``first_trade_id``/``last_trade_id`` are -1 while it has no trades."""
+
+    open_time: int
+    close_time: int
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int = 0
+    quote_volume: int = 0
+    taker_buy_volume: int = 0
+    taker_buy_quote_volume: int = 0
+    first_trade_id: int = -1
+    last_trade_id: int = -1
+    count: int = 0
+    closed: bool = False
+
+    def absorb(self, trades: tuple[Trade, ...]) -> Candle:
+        """This candle with ``trades`` added."""
+        if not trades:
+            return self
+        prices = [t.price for t in trades]
+        taker_buys = [t for t in trades if not t.buyer_is_maker]
+        return attrs.evolve(
+            self,
+            high=max(self.high, *prices),
+            low=min(self.low, *prices),
+            close=prices[-1],
+            volume=self.volume + sum(t.qty for t in trades),
+            quote_volume=self.quote_volume + sum(t.price * t.qty // E8 for t in trades),
+            taker_buy_volume=self.taker_buy_volume + sum(t.qty for t in taker_buys),
+            taker_buy_quote_volume=self.taker_buy_quote_volume
+            + sum(t.price * t.qty // E8 for t in taker_buys),
+            first_trade_id=self.first_trade_id if self.count else trades[0].id,
+            last_trade_id=trades[-1].id,
+            count=self.count + len(trades),
+        )
+
+
+_DAY = 86_400_000
+_FIXED_INTERVALS = {
+    "1s": 1_000,
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "8h": 28_800_000,
+    "12h": 43_200_000,
+    "1d": _DAY,
+    "3d": 3 * _DAY,
+    "1w": 7 * _DAY,
+}
+_FIRST_MONDAY = 4 * _DAY  # 1970-01-05: weekly candles open on Mondays
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def kline_window(interval: str, offset_ms: int, now_ms: int) -> tuple[int, int]:
+    """``(open_time, close_time)`` in UTC ms of the candle containing ``now_ms``.
+
+    ``offset_ms`` is the candle time zone (``@+08:00`` is 8 h): boundaries fall on local
+    midnights, Mondays and month starts, while the returned times stay UTC epoch values.
+    """
+    local = now_ms + offset_ms
+    if interval == "1M":
+        day = _EPOCH + timedelta(milliseconds=local)
+        start = datetime(day.year, day.month, 1, tzinfo=timezone.utc)
+        end = datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=timezone.utc)
+        opened, closes = _ms(start), _ms(end)
+    else:
+        length = _FIXED_INTERVALS[interval]
+        anchor = _FIRST_MONDAY if interval == "1w" else 0
+        opened = (local - anchor) // length * length + anchor
+        closes = opened + length
+    return opened - offset_ms, closes - offset_ms - 1
+
+
+def _ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+class SymbolMarket:
+    """The true state of one symbol: book, id counters, ticker totals, candles."""
+
+    def __init__(self, symbol: str, seed: int) -> None:
+        self.symbol = symbol
+        self.name = symbol.upper()
+        self._rng = rng = random.Random(f"{seed}/{symbol}")
+        magnitude = rng.randint(-1, 4)
+        self.tick_size = 10 ** (magnitude + 3)
+        mid = rng.randint(1000, 9999) * 10 ** (magnitude + 5)
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+        for k in range(1, _LEVELS + 1):
+            if rng.random() < 0.8:
+                self.bids[mid - k * self.tick_size] = self._random_qty()
+            if rng.random() < 0.8:
+                self.asks[mid + k * self.tick_size] = self._random_qty()
+        self.update_id = rng.randint(10**6, 10**9)
+        self.next_trade_id = rng.randint(10**5, 10**8)
+        self.next_agg_id = rng.randint(10**5, 10**8)
+        self.next_block_id = rng.randint(10**3, 10**6)
+        self.stats = Stats(open=mid, high=mid, low=mid, last=mid)
+        self.last_step: Step | None = None
+        self._steps = 0
+        self._candles: dict[tuple[str, int], tuple[Candle, int]] = {}
+
+    # -- the book -----------------------------------------------------------------------
+
+    @property
+    def best_bid(self) -> tuple[int, int]:
+        """``(price, qty)`` of the best bid."""
+        price = max(self.bids)
+        return price, self.bids[price]
+
+    @property
+    def best_ask(self) -> tuple[int, int]:
+        """``(price, qty)`` of the best ask."""
+        price = min(self.asks)
+        return price, self.asks[price]
+
+    @property
+    def mid_price(self) -> int:
+        """Midpoint of the best bid and ask, rounded down to the tick size."""
+        mid = (self.best_bid[0] + self.best_ask[0]) // 2
+        return mid - mid % self.tick_size
+
+    def depth(self, limit: int) -> tuple[int, Levels, Levels]:
+        """``(lastUpdateId, bids high→low, asks low→high)``, at most ``limit`` levels each."""
+        bids = sorted(self.bids.items(), reverse=True)[:limit]
+        asks = sorted(self.asks.items())[:limit]
+        return self.update_id, _levels(bids), _levels(asks)
+
+    def book(self) -> tuple[int, dict[str, str], dict[str, str]]:
+        """``(lastUpdateId, bids, asks)``: the whole book as price string → qty string."""
+        return (
+            self.update_id,
+            {decimal(p): decimal(q) for p, q in self.bids.items()},
+            {decimal(p): decimal(q) for p, q in self.asks.items()},
+        )
+
+    # -- one tick -----------------------------------------------------------------------
+
+    def step(self, now_ms: int) -> Step:
+        """Advance one tick: trades, book changes, maybe a block trade."""
+        rng = self._rng
+        self._steps += 1
+        first_update_id = self.update_id + 1
+        changed: _Changes = ({}, {})
+        trades: list[Trade] = []
+        aggs: list[AggTrade] = []
+        for _ in range(rng.randint(1, 2)):
+            agg = self._take(rng.random() < 0.5, now_ms, changed, trades)
+            if agg is not None:
+                aggs.append(agg)
+        for _ in range(rng.randint(1, 3)):
+            self._change_level(rng.random() < 0.5, changed)
+        block = None
+        if rng.random() < _BLOCK_TRADE_CHANCE:
+            block = Trade(
+                self.next_block_id, self.mid_price, 1000 * self._random_qty(), now_ms, False
+            )
+            self.next_block_id += 1
+        diff = DepthDiff(
+            first_update_id,
+            self.update_id,
+            _levels(sorted(changed[0].items(), reverse=True)),
+            _levels(sorted(changed[1].items())),
+        )
+        step = Step(self._steps, now_ms, tuple(trades), tuple(aggs), diff, block)
+        self.last_step = step
+        return step
+
+    def _take(
+        self,
+        sell: bool,
+        now_ms: int,
+        changed: _Changes,
+        trades: list[Trade],
+    ) -> AggTrade | None:
+        """One taker order: 1 to 3 fills at the best price of one side (a seller hits bids)."""
+        side = 0 if sell else 1
+        book = (self.bids, self.asks)[side]
+        if len(book) <= 1:
+            return None
+        price = max(book) if sell else min(book)
+        first_id, total = self.next_trade_id, 0
+        for _ in range(self._rng.randint(1, 3)):
+            qty = min(book[price], self._rng.randint(1, 50) * _LOT)
+            trade = Trade(self.next_trade_id, price, qty, now_ms, buyer_is_maker=sell)
+            self.next_trade_id += 1
+            self.stats.add(trade)
+            trades.append(trade)
+            total += qty
+            self._set(side, price, book[price] - qty, changed)
+            if price not in book:
+                break
+        agg = AggTrade(
+            self.next_agg_id, price, total, first_id, self.next_trade_id - 1, now_ms, sell
+        )
+        self.next_agg_id += 1
+        return agg
+
+    def _change_level(self, bid: bool, changed: _Changes) -> None:
+        """Set one level near the top, or remove one, keeping the book uncrossed and bounded."""
+        rng = self._rng
+        side = 0 if bid else 1
+        book = (self.bids, self.asks)[side]
+        if len(book) > _MIN_LEVELS and rng.random() < 0.3:
+            self._set(side, rng.choice(list(book)), 0, changed)
+        else:
+            distance = rng.randint(1, _LEVELS) * self.tick_size
+            price = self.best_ask[0] - distance if bid else self.best_bid[0] + distance
+            self._set(side, price, self._random_qty(), changed)
+        if len(book) > _MAX_LEVELS:
+            self._set(side, min(book) if bid else max(book), 0, changed)
+
+    def _set(self, side: int, price: int, qty: int, changed: _Changes) -> None:
+        book = (self.bids, self.asks)[side]
+        if qty > 0:
+            book[price] = qty
+        else:
+            del book[price]
+        changed[side][price] = qty
+        self.update_id += 1
+
+    def _random_qty(self) -> int:
+        return self._rng.randint(1, 500) * _LOT
+
+    # -- candles ------------------------------------------------------------------------
+
+    def candles(self, interval: str, offset_ms: int) -> tuple[Candle, ...]:
+        """The candle(s) to publish after the last step for one kline stream.
+
+        Normally the open candle; when the last step crossed into a new window, first the
+        previous candle marked closed. Calling it again for the same step changes nothing.
+        """
+        step = self.last_step
+        if step is None:
+            raise RuntimeError(f"{self.symbol} has not been stepped yet")
+        key = (interval, offset_ms)
+        state = self._candles.get(key)
+        if state is not None and state[1] == step.number:
+            return (state[0],)
+        published: list[Candle] = []
+        opened, closes = kline_window(interval, offset_ms, step.time)
+        if state is not None and state[0].open_time == opened:
+            current = state[0]
+        else:
+            if state is not None:
+                published.append(attrs.evolve(state[0], closed=True))
+            price = step.trades[0].price if step.trades else self.stats.last
+            current = Candle(opened, closes, price, price, price, price)
+        current = current.absorb(step.trades)
+        self._candles[key] = (current, step.number)
+        published.append(current)
+        return tuple(published)
+
+
+def _levels(items: list[tuple[int, int]]) -> Levels:
+    return [[decimal(price), decimal(qty)] for price, qty in items]
+
+
+class Market:
+    """All symbols of one fake, created on first use from one seed."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed
+        self._symbols: dict[str, SymbolMarket] = {}
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._symbols
+
+    def get(self, symbol: str) -> SymbolMarket:
+        """The market of a lowercase ``symbol``, created if new."""
+        market = self._symbols.get(symbol)
+        if market is None:
+            market = self._symbols[symbol] = SymbolMarket(symbol, self._seed)
+        return market

@@ -1,0 +1,177 @@
+"""Stream names and connection URLs, as the fake Binance server reads them (pure).
+
+This is deliberately *not* ``binance_twisted.streams``: the fake parses names on its own,
+the way the real server does, so a bug in the client's name builders shows up as a refused
+handshake, an error frame or a silent stream instead of being mirrored by shared code.
+
+Two levels, like Binance:
+
+* **well-formed** names (:func:`is_well_formed`) are accepted by ``SUBSCRIBE`` and in URLs;
+  anything else is "invalid stream";
+* **recognised** names (:func:`recognise`) are the well-formed ones the fake generates
+  events for. A well-formed name for an unknown kind or symbol (``btcusdt@nope``,
+  ``BTCUSDT@trade``, the retired ``!ticker@arr``) is accepted and stays silent, which is
+  what Binance does.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+__all__ = [
+    "KLINE_INTERVALS",
+    "TICKER_WINDOWS",
+    "BadURL",
+    "StreamSpec",
+    "is_symbol",
+    "is_well_formed",
+    "parse_url",
+    "recognise",
+]
+
+# Candle intervals; "1M" (month) is case-sensitive against "1m".
+KLINE_INTERVALS = (
+    "1s",
+    "1m",
+    "3m",
+    "5m",
+    "15m",
+    "30m",
+    "1h",
+    "2h",
+    "4h",
+    "6h",
+    "8h",
+    "12h",
+    "1d",
+    "3d",
+    "1w",
+    "1M",
+)
+TICKER_WINDOWS = ("1h", "4h", "1d")
+
+# One "token" between @ separators: word characters (any script) plus the punctuation real
+# names use (``+08:00``). Whitespace, "/", "@@", a dangling "@" or a "!" inside a name make it
+# malformed.
+_TOKEN = r"[\w.:+\-]+"
+_WELL_FORMED = re.compile(rf"!{_TOKEN}(?:@{_TOKEN})*|{_TOKEN}(?:@{_TOKEN})+")
+
+_INTERVALS = "|".join(map(re.escape, KLINE_INTERVALS))
+_WINDOWS = "|".join(TICKER_WINDOWS)
+_SYMBOL_KIND = re.compile(
+    r"(?P<plain>trade|aggTrade|blockTrade|ticker|miniTicker|bookTicker|avgPrice|referencePrice)"
+    r"|(?P<depth>depth)(?:@100ms)?"
+    r"|depth(?P<levels>5|10|20)(?:@100ms)?"
+    rf"|kline_(?P<interval>{_INTERVALS})(?P<utc8>@\+08:00)?"
+    rf"|ticker_(?P<window>{_WINDOWS})"
+)
+_ALL_MARKET = re.compile(rf"!miniTicker@arr|!ticker_(?P<window>{_WINDOWS})@arr")
+
+_UTC8_MS = 8 * 3600 * 1000
+
+
+@attrs.frozen
+class StreamSpec:
+    """A recognised stream: what to generate for it.
+
+    ``kind`` is one of ``trade aggTrade blockTrade ticker miniTicker bookTicker avgPrice
+    referencePrice depth partialDepth kline windowTicker allMiniTicker allWindowTicker``.
+    ``symbol`` is the lowercase symbol, ``None`` for the all-market ``!…@arr`` streams.
+    ``interval`` is the kline interval or the rolling ticker window; ``offset_ms`` the kline
+    time zone (``@+08:00``); ``levels`` the partial-depth size.
+    """
+
+    kind: str
+    symbol: str | None
+    interval: str | None = None
+    offset_ms: int = 0
+    levels: int = 0
+
+
+class BadURL(ValueError):
+    """A WebSocket upgrade the fake refuses, with the HTTP status to answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def is_well_formed(name: object) -> bool:
+    """Whether Binance would accept ``name`` at all (otherwise: "invalid stream")."""
+    return isinstance(name, str) and _WELL_FORMED.fullmatch(name) is not None
+
+
+def is_symbol(symbol: str) -> bool:
+    """Whether the fake keeps a market for ``symbol``: lowercase letters and digits, any script.
+
+    Uppercase symbols are well-formed in a stream name but never get data, like on Binance.
+    """
+    return symbol.isalnum() and symbol == symbol.lower()
+
+
+@functools.lru_cache(maxsize=16384)
+def recognise(name: str) -> StreamSpec | None:
+    """The :class:`StreamSpec` for a well-formed ``name``, or ``None`` if it stays silent."""
+    if name.startswith("!"):
+        match = _ALL_MARKET.fullmatch(name)
+        if match is None:
+            return None
+        window = match["window"]
+        if window is None:
+            return StreamSpec("allMiniTicker", None)
+        return StreamSpec("allWindowTicker", None, interval=window)
+    symbol, _, kind = name.partition("@")
+    match = _SYMBOL_KIND.fullmatch(kind)
+    if match is None or not is_symbol(symbol):
+        return None
+    if match["plain"]:
+        return StreamSpec(match["plain"], symbol)
+    if match["depth"]:
+        return StreamSpec("depth", symbol)
+    if match["levels"]:
+        return StreamSpec("partialDepth", symbol, levels=int(match["levels"]))
+    if match["interval"]:
+        offset = _UTC8_MS if match["utc8"] else 0
+        return StreamSpec("kline", symbol, interval=match["interval"], offset_ms=offset)
+    return StreamSpec("windowTicker", symbol, interval=match["window"])
+
+
+def parse_url(uri: str) -> tuple[bool, list[str]]:
+    """``(combined, streams)`` for a request URI such as ``/stream?streams=a/b``.
+
+    Accepted forms: ``/ws``, ``/ws/<s1>/<s2>…`` (raw) and ``/stream``,
+    ``/stream?streams=<s1>/<s2>…`` (combined). Names may be percent-encoded; ``+`` is kept
+    literally (so ``@+08:00`` works unencoded). Other query parameters, such as
+    ``timeUnit``, are ignored. Duplicates are dropped, order kept.
+
+    Raises:
+        BadURL: 404 for another path, 400 for a malformed stream name.
+    """
+    parts = urlsplit(uri)
+    segments = unquote(parts.path).split("/")[1:]
+    head, names = (segments[0], segments[1:]) if segments else ("", [])
+    if head == "ws":
+        combined = False
+    elif head == "stream" and not names:
+        combined = True
+        names = _query_streams(parts.query)
+    else:
+        raise BadURL(404, "Not Found")
+    streams = [name for name in names if name]
+    for name in streams:
+        if not is_well_formed(name):
+            raise BadURL(400, f"Invalid stream name {name!r}")
+    return combined, list(dict.fromkeys(streams))
+
+
+def _query_streams(query: str) -> list[str]:
+    for field in query.split("&"):
+        key, _, value = field.partition("=")
+        if unquote(key) == "streams":
+            return unquote(value).split("/")
+    return []

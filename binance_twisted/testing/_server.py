@@ -1,0 +1,411 @@
+"""FakeBinance: the public face of the fake: listening, the market clock, faults, the log."""
+
+from __future__ import annotations
+
+import inspect
+import random
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from autobahn.twisted.resource import WebSocketResource
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred, succeed
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
+from twisted.internet.protocol import Protocol
+from twisted.internet.ssl import Certificate
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.protocols.policies import WrappingFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import Request, Site
+
+from binance_twisted.endpoints import Endpoints
+from binance_twisted.testing._names import is_symbol
+from binance_twisted.testing._protocol import ConnectionPolicy, StreamConnection, StreamFactory
+from binance_twisted.testing._rest import RestAPI
+from binance_twisted.testing._state import LogEntry, ServerState
+from binance_twisted.testing._tls import make_test_certificate_authority
+
+__all__ = ["FakeBinance"]
+
+T = TypeVar("T")
+
+_POLL_INTERVAL = 0.01
+_GARBAGE_TEXT = b"\x00not json{"
+_GARBAGE_BINARY_SIZE = 16
+
+
+class FakeBinance:
+    """An in-process, scriptable Binance Spot market-stream server on 127.0.0.1.
+
+    One random port serves the market streams (``/ws…``, ``/stream…``) and the REST
+    endpoints a stream client needs (``/api/v3/depth``, ``/ping``, ``/time``). It behaves
+    like Binance where a client can tell (control messages and their error frames, the
+    20 s ping with a 1 min pong deadline, 5 incoming frames/s, 1024 streams per
+    connection, ``serverShutdown``, the order-book ids), generates a deterministic random
+    market, and injects faults on demand. Nothing is shared between instances.
+
+    Args:
+        reactor: the reactor to listen and schedule on (default: the global one).
+        tls: serve ``wss://``/``https://`` with a certificate from a fresh test CA; clients
+            trust :attr:`trust_root`.
+        ping_interval: seconds between server pings (``None``: no pings).
+        pong_timeout: seconds within which the pong echoing a ping must arrive, else the
+            connection is aborted (``None``: never).
+        max_incoming_rate: incoming frames (text, binary, ping, pong) allowed in any
+            sliding second; one more closes the connection with 1008 "Too many requests"
+            (``None``: unlimited). Close frames are not counted: they end the connection
+            anyway.
+        max_streams: streams per connection, in the URL and through ``SUBSCRIBE``.
+        lifetime: seconds after which the server closes a connection with 1000 (stands in
+            for Binance's 24 h; ``None``: never).
+        event_interval: seconds between automatic market ticks (``None``: only
+            :meth:`tick` advances the market).
+        symbols: the symbols of the all-market ``!…@arr`` streams. Any other well-formed
+            lowercase symbol a client subscribes to gets its market on first use.
+        seed: seed of the simulated market and of the random faults.
+        close_on_invalid_stream: after answering "invalid stream", also close the
+            connection (1008), as Binance has been seen doing.
+    """
+
+    _logger = Logger()
+
+    def __init__(
+        self,
+        reactor: Any = None,
+        *,
+        tls: bool = False,
+        ping_interval: float | None = 20.0,
+        pong_timeout: float | None = 60.0,
+        max_incoming_rate: int | None = 5,
+        max_streams: int = 1024,
+        lifetime: float | None = None,
+        event_interval: float | None = 0.05,
+        symbols: Iterable[str] = ("btcusdt", "ethusdt", "bnbusdt"),
+        seed: int = 0,
+        close_on_invalid_stream: bool = False,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor
+        for name, value in [
+            ("ping_interval", ping_interval),
+            ("pong_timeout", pong_timeout),
+            ("max_incoming_rate", max_incoming_rate),
+            ("max_streams", max_streams),
+            ("lifetime", lifetime),
+            ("event_interval", event_interval),
+        ]:
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive or None, not {value!r}")
+        all_symbols = tuple(symbol.lower() for symbol in symbols)
+        for symbol in all_symbols:
+            if not is_symbol(symbol):
+                raise ValueError(f"symbols must be letters and digits, not {symbol!r}")
+        policy = ConnectionPolicy(
+            ping_interval=ping_interval,
+            pong_timeout=pong_timeout,
+            max_incoming_rate=max_incoming_rate,
+            max_streams=max_streams,
+            lifetime=lifetime,
+            close_on_invalid_stream=close_on_invalid_stream,
+        )
+        self._reactor: IReactorTime = reactor
+        self._state = ServerState(reactor, policy, all_symbols, seed)
+        #: The test CA's certificate when ``tls=True`` (after :meth:`start`), else ``None``.
+        self.trust_root: Certificate | None = None
+        self._tls = tls
+        self._event_interval = event_interval
+        self._fault_rng = random.Random(seed)
+        self._started = False
+        self._port: IListeningPort | None = None
+        self._port_number: int | None = None
+        self._endpoints: Endpoints | None = None
+        self._tracker: _ConnectionTracker | None = None
+        self._ticker: LoopingCall | None = None
+        self._waits: set[Deferred[Any]] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Deferred[FakeBinance]:
+        """Listen on 127.0.0.1 at a random port; fires with ``self`` once listening."""
+        if self._started:
+            raise RuntimeError("FakeBinance.start() may only be called once")
+        self._started = True
+        root = _Root(WebSocketResource(StreamFactory(self._state)), RestAPI(self._state))
+        factory: IProtocolFactory = Site(root, reactor=self._reactor)
+        if self._tls:
+            authority = make_test_certificate_authority()
+            self.trust_root = authority.certificate
+            options = authority.issue_server_certificate().options()
+            factory = TLSMemoryBIOFactory(options, False, factory)
+        # The tracker wraps TLS rather than the other way round: autobahn wants to see the
+        # TLS protocol itself as the transport of a wss:// connection.
+        self._tracker = _ConnectionTracker(factory)
+        endpoint = TCP4ServerEndpoint(self._reactor, 0, interface="127.0.0.1")
+        listening: Deferred[IListeningPort] = endpoint.listen(self._tracker)
+        return listening.addCallback(self._listening)
+
+    def _listening(self, port: IListeningPort) -> FakeBinance:
+        self._port = port
+        self._port_number = number = port.getHost().port  # type: ignore[attr-defined]
+        ws, http = ("wss", "https") if self._tls else ("ws", "http")
+        stream_url, rest_url = f"{ws}://127.0.0.1:{number}", f"{http}://127.0.0.1:{number}"
+        self._endpoints = Endpoints(
+            name="fake",
+            stream_url=stream_url,
+            ws_api_url=f"{stream_url}/ws-api/v3",
+            rest_url=rest_url,
+            futures_stream_url=stream_url,
+            futures_ws_api_url=f"{stream_url}/ws-fapi/v1",
+            futures_rest_url=rest_url,
+            coin_futures_stream_url=stream_url,
+            coin_futures_rest_url=rest_url,
+            portfolio_margin_rest_url=rest_url,
+            portfolio_margin_stream_url=f"{stream_url}/pm",
+            margin_risk_stream_url=stream_url,
+        )
+        if self._event_interval is not None:
+            self._ticker = LoopingCall(self.tick)
+            self._ticker.clock = self._reactor
+            self._ticker.start(self._event_interval, now=False).addErrback(
+                lambda failure: self._logger.failure("market ticks stopped", failure)
+            )
+        self._logger.info("FakeBinance listening on {url}", url=stream_url)
+        return self
+
+    def stop(self) -> Deferred[None]:
+        """Abort every connection (no close frames), stop listening and cancel every timer.
+
+        Pending :meth:`wait_for` Deferreds are cancelled. Fires once all sockets are closed,
+        so the reactor is clean for trial. For an orderly close, call :meth:`server_shutdown`
+        or ``connection.close()`` first.
+        """
+        port, self._port = self._port, None
+        if port is None or self._tracker is None:
+            return succeed(None)
+        if self._ticker is not None and self._ticker.running:
+            self._ticker.stop()
+        for waiting in list(self._waits):
+            waiting.cancel()
+        self._abort_all("server stopped")
+        closing: list[Deferred[Any]] = [maybeDeferred(port.stopListening), self._tracker.idle()]
+        return gatherResults(closing).addCallback(lambda _: None)
+
+    @property
+    def port(self) -> int:
+        """The TCP port (after :meth:`start`; still readable after :meth:`stop`)."""
+        if self._port_number is None:
+            raise RuntimeError("FakeBinance has not listened yet: call and await start() first")
+        return self._port_number
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """Every URL of the fake: streams, REST, and the WS-API/futures fields pointing here too.
+
+        Still readable after :meth:`stop`, e.g. to test a client against a closed port.
+        """
+        if self._endpoints is None:
+            raise RuntimeError("FakeBinance has not listened yet: call and await start() first")
+        return self._endpoints
+
+    @property
+    def connections(self) -> list[StreamConnection]:
+        """The open stream connections, oldest first.
+
+        Each has ``id`` (1, 2, … in order of opening), ``path`` (the request URI, e.g.
+        ``/stream?streams=a/b``), ``combined`` (payloads wrapped; ``SET_PROPERTY`` changes
+        it), ``streams`` (in subscription order), ``connected_at`` (reactor seconds) and
+        ``close(code=1000, reason="")``, which sends any close code, 1008 included.
+        """
+        return list(self._state.connections)
+
+    @property
+    def log(self) -> list[LogEntry]:
+        """Everything that happened, oldest first (see :class:`LogEntry`)."""
+        return self._state.log
+
+    # -- the log ------------------------------------------------------------------------
+
+    def requests(
+        self, connection: StreamConnection | int | None = None, method: str | None = None
+    ) -> list[LogEntry]:
+        """The ``request`` log entries, optionally of one connection (object or id) and method."""
+        wanted = connection.id if isinstance(connection, StreamConnection) else connection
+        return [
+            entry
+            for entry in self._state.log
+            if entry.kind == "request"
+            and (wanted is None or entry.connection == wanted)
+            and (method is None or entry.detail.get("method") == method)
+        ]
+
+    def wait_for(
+        self, predicate: Callable[[], T], timeout: float = 5.0, description: str | None = None
+    ) -> Deferred[T]:
+        """Fire with ``predicate()``'s value once it is true, polling every 10 ms.
+
+        Errbacks with :class:`TimeoutError` naming ``description`` (default: the
+        predicate's source) after ``timeout`` seconds, or with the predicate's exception.
+        """
+        what = description or _describe(predicate)
+        deadline = self._reactor.seconds() + timeout
+        poll_call = None
+
+        def cancel(waiting: Deferred[T]) -> None:
+            self._waits.discard(waiting)
+            if poll_call is not None and poll_call.active():
+                poll_call.cancel()
+
+        waiting: Deferred[T] = Deferred(cancel)
+
+        def poll() -> None:
+            nonlocal poll_call
+            poll_call = None
+            try:
+                value = predicate()
+            except Exception:
+                self._waits.discard(waiting)
+                waiting.errback()
+                return
+            if value:
+                self._waits.discard(waiting)
+                waiting.callback(value)
+            elif self._reactor.seconds() >= deadline:
+                self._waits.discard(waiting)
+                waiting.errback(TimeoutError(f"waited {timeout} s in vain for: {what}"))
+            else:
+                poll_call = self._reactor.callLater(_POLL_INTERVAL, poll)
+
+        self._waits.add(waiting)
+        poll()
+        return waiting
+
+    # -- the market ---------------------------------------------------------------------
+
+    def tick(self, n: int = 1) -> None:
+        """Advance the market ``n`` steps, publishing each step's events to subscribers."""
+        for _ in range(n):
+            self._state.step_market()
+
+    def publish(self, stream: str, data: Any) -> int:
+        """Send ``data`` to every connection subscribed to ``stream``; returns how many got it."""
+        return self._state.deliver(stream, data, self._state.subscriptions.subscribers(stream))
+
+    def book(self, symbol: str) -> tuple[int, dict[str, str], dict[str, str]]:
+        """The true book of ``symbol``: ``(last_update_id, bids, asks)``, price → qty strings."""
+        symbol = symbol.lower()
+        if not self._state.knows(symbol):
+            raise ValueError(f"symbol {symbol!r} has no market: subscribe to it or list it")
+        return self._state.market.get(symbol).book()
+
+    # -- faults -------------------------------------------------------------------------
+
+    def drop_all(self) -> int:
+        """Abort every TCP connection, HTTP ones included, without a close frame.
+
+        Models a dead network path; the fake keeps listening. Returns how many stream
+        connections were dropped.
+        """
+        return self._abort_all("dropped")
+
+    def _abort_all(self, reason: str) -> int:
+        connections = list(self._state.connections)
+        for connection in connections:
+            connection.abort(reason)
+        if self._tracker is not None:
+            self._tracker.abort_all()
+        return len(connections)
+
+    def stall(self) -> None:
+        """Send nothing at all (no data, replies or pings) until :meth:`resume`.
+
+        Connections stay open and keep reading; pong deadlines are suspended, ticks still
+        advance the market (so a stalled client misses events), closes still go out.
+        """
+        self._state.stalled = True
+        for connection in self._state.connections:
+            connection.suspend_heartbeat()
+
+    def resume(self) -> None:
+        """End a :meth:`stall`; pings start again one interval from now."""
+        self._state.stalled = False
+        for connection in self._state.connections:
+            connection.resume_heartbeat()
+
+    def send_garbage(self, binary: bool = False) -> int:
+        """Send a non-JSON text frame, or a random binary frame, to every connection."""
+        frame = self._fault_rng.randbytes(_GARBAGE_BINARY_SIZE) if binary else _GARBAGE_TEXT
+        return sum(connection.send(frame, binary) for connection in self._state.connections)
+
+    def refuse_handshakes(self, n: int, status: int = 429) -> None:
+        """Answer the next ``n`` WebSocket upgrades with HTTP ``status`` (e.g. 429, 503)."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be an HTTP error status (400-599), not {status!r}")
+        HTTPStatus(status)  # a ValueError for statuses without a reason phrase
+        self._state.refusals.extend([status] * n)
+
+    def server_shutdown(self) -> int:
+        """Send Binance's ``serverShutdown`` event to every connection (closing none).
+
+        Raw connections get ``{"e":"serverShutdown","E":ms}``, combined ones the same
+        wrapped as the ``!serverShutdown`` stream. Returns how many got it.
+        """
+        event = {"e": "serverShutdown", "E": self._state.now_ms()}
+        return self._state.deliver("!serverShutdown", event, self._state.connections)
+
+    def slow_reader(self, enabled: bool = True) -> None:
+        """Stop (or resume) reading from client sockets, including connections made later."""
+        self._state.reading_paused = enabled
+        for connection in self._state.connections:
+            connection.pause_reading(enabled)
+
+
+class _Root(Resource):
+    """``/ws…`` and ``/stream…`` go to the WebSocket resource, everything else to REST."""
+
+    def __init__(self, streams: IResource, rest: IResource) -> None:
+        super().__init__()
+        self._streams = streams
+        self._rest = rest
+
+    def getChild(self, path: bytes, request: Request) -> IResource:
+        return self._streams if path in (b"ws", b"stream") else self._rest
+
+
+class _ConnectionTracker(WrappingFactory):
+    """Knows every open TCP connection, HTTP or WebSocket, so stop() can end them all."""
+
+    noisy = False
+
+    def __init__(self, factory: IProtocolFactory) -> None:
+        super().__init__(factory)
+        self._idle: list[Deferred[None]] = []
+
+    def unregisterProtocol(self, p: Protocol) -> None:
+        super().unregisterProtocol(p)
+        if not self.protocols:
+            waiting, self._idle = self._idle, []
+            for idle in waiting:
+                idle.callback(None)
+
+    def abort_all(self) -> None:
+        """Abort every connection still open."""
+        for wrapper in list(self.protocols):
+            wrapper.transport.abortConnection()
+
+    def idle(self) -> Deferred[None]:
+        """Fires once no connection is open."""
+        if not self.protocols:
+            return succeed(None)
+        idle: Deferred[None] = Deferred()
+        self._idle.append(idle)
+        return idle
+
+
+def _describe(predicate: Callable[[], Any]) -> str:
+    try:
+        return inspect.getsource(predicate).strip()
+    except (OSError, TypeError):
+        return getattr(predicate, "__qualname__", repr(predicate))
