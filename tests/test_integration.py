@@ -147,8 +147,8 @@ class DeliveryTests(FakeBinanceTestCase):
 
     @asynchronous
     async def test_server_pings_are_answered(self) -> None:
-        """With 0.25 s pings and a 0.6 s pong deadline the session survives for 1.5 s."""
-        fake = await self.start_fake(ping_interval=0.25, pong_timeout=0.6)
+        """With 0.25 s pings and a 2 s pong deadline, six pings are answered, none missed."""
+        fake = await self.start_fake(ping_interval=0.25, pong_timeout=2.0)
         seen = Recorder()
         client = self.client(fake)
         await client.subscribe(["btcusdt@trade"], seen.on_message, seen.on_event)
@@ -190,7 +190,7 @@ class RecoveryTests(FakeBinanceTestCase):
         """A server that goes silent (no data, no pings) is dropped and replaced."""
         fake = await self.start_fake()
         seen = Recorder()
-        policy = ConnectionPolicy(initial_delay=0.05, stall_timeout=0.4)
+        policy = ConnectionPolicy(initial_delay=0.05, stall_timeout=1.0)
         client = self.client(fake, policy=policy)
         await client.subscribe(["btcusdt@trade"], seen.on_message, seen.on_event)
         await fake.wait_for(lambda: seen.count() >= 3)
