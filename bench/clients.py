@@ -184,21 +184,20 @@ def run_bt(args: argparse.Namespace, meter: Meter, stdlib_json: bool) -> dict[st
         outcome["stats"] = client.stats()
         await client.close()
 
+    def stop(_: Any = None) -> None:
+        if reactor.running:
+            reactor.stop()
+
     def done() -> None:
         reactor.callLater(0, lambda: defer.ensureDeferred(finish()).addBoth(stop))
 
-    def stop(result: Any) -> None:
-        if reactor.running:
-            reactor.stop()
-        return result if not isinstance(result, BaseException) else None
-
     def failed(failure: Any) -> None:
         outcome["error"] = failure.getErrorMessage()
-        stop(None)
+        stop()
 
     meter.on_done = done
     reactor.callWhenRunning(lambda: defer.ensureDeferred(main()).addErrback(failed))
-    reactor.callLater(args.timeout, lambda: stop(None))
+    reactor.callLater(args.timeout, stop)
     reactor.run()
     if "error" in outcome:
         raise SystemExit(f"binance-twisted: {outcome['error']}")

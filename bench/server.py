@@ -7,8 +7,9 @@ Run as its own process so its CPU never shares the client's interpreter::
 It listens on 127.0.0.1, accepts ``/stream?streams=...`` (and ``/ws/...``), answers
 ``SUBSCRIBE``, ``UNSUBSCRIBE`` and ``LIST_SUBSCRIPTIONS`` like Binance, and as soon as the
 session has a stream it writes ``count`` combined-stream envelopes as fast as the client
-drains them, then closes with 1000 and exits. Connections that never finish the WebSocket
-handshake (``run.py``'s readiness probe) are ignored.
+drains them, then closes with 1000 and exits. With ``--count 0`` it sends no data and
+serves any number of sessions until ``--timeout`` (for ``breakdown.py``). Connections that
+never finish the WebSocket handshake (``run.py``'s readiness probe) are ignored.
 
 Every frame is built before listening: the JSON is rendered once, the WebSocket header
 (server frames are unmasked) is prepended, and frames are joined into ~64 KiB chunks. A
@@ -163,7 +164,7 @@ class BlastProtocol(WebSocketServerProtocol):
         self.sendMessage(json.dumps(message, separators=(",", ":")).encode())
 
     def start_blast(self) -> None:
-        if self.blasting:
+        if self.blasting or self.factory.idle:
             return
         self.blasting = True
         # a pull producer: Twisted calls resumeProducing each time its write buffer empties
@@ -184,7 +185,7 @@ class BlastProtocol(WebSocketServerProtocol):
 
     def connectionLost(self, reason) -> None:
         super().connectionLost(reason)
-        if self.opened and reactor.running:
+        if self.opened and reactor.running and not self.factory.idle:
             reactor.stop()
 
 
@@ -194,6 +195,7 @@ class BlastFactory(WebSocketServerFactory):
     def __init__(self, url: str, chunks: list[bytes]) -> None:
         super().__init__(url)
         self.chunks = chunks
+        self.idle = not chunks  # --count 0: send nothing, serve sessions until the timeout
 
 
 def main(argv: list[str] | None = None) -> int:

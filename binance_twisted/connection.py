@@ -101,7 +101,14 @@ class ConnectionPolicy:
     max_streams: int = attrs.field(default=1024, validator=_positive)
     max_url_length: int = attrs.field(default=2000, validator=_positive)
     max_request_length: int = attrs.field(default=8000, validator=_positive)
-    open_timeout: float = attrs.field(default=10.0, validator=_positive)
+    #: seconds for TCP, TLS and the WebSocket handshake; at least 1 (autobahn's timers
+    #: round deadlines down to whole seconds, so shorter values would fire at once)
+    open_timeout: float = attrs.field(default=10.0)
+
+    @open_timeout.validator
+    def _check_open_timeout(self, attribute: attrs.Attribute, value: float) -> None:
+        if not value >= 1:
+            raise ValueError(f"open_timeout must be at least 1 second, got {value!r}")
 
     def __attrs_post_init__(self) -> None:
         if self.control_rate > 5:

@@ -71,6 +71,14 @@ class StreamProtocol(WebSocketClientProtocol):
         if self.close_reason is None:
             self.close_reason = f"{reason or 'connection closed'} (code {code})"
 
+    def onMessageEnd(self) -> None:
+        # autobahn's version also fires a "message" observer event: a Deferred built and
+        # resolved per message that nobody here listens to, a third of the CPU per trade
+        # (see bench/README.md). tests/test_protocol.py pins the autobahn internals used.
+        if not self.failedByMe:
+            self.onMessage(b"".join(self.message_data), self.message_is_binary)
+        self.message_data = None  # type: ignore[assignment]  # autobahn resets it so
+
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         stats = self.stats
         stats.messages += 1
