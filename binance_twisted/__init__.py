@@ -11,8 +11,13 @@ from binance_twisted.errors import (
     StreamRequestError,
 )
 from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.manager import BinanceSocketManager
+from binance_twisted.reactor_thread import ReactorStoppedError
+from binance_twisted.streams import RetiredStreamError
+from binance_twisted.threaded import ThreadedWebsocketManager
 
 __all__ = [
+    "BinanceSocketManager",
     "BinanceTwistedError",
     "ClientClosedError",
     "ConnectionEvent",
@@ -21,7 +26,10 @@ __all__ = [
     "Endpoints",
     "EventKind",
     "NotConnectedError",
+    "ReactorStoppedError",
+    "RetiredStreamError",
     "StreamClient",
     "StreamRequestError",
     "Subscription",
+    "ThreadedWebsocketManager",
 ]

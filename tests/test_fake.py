@@ -82,23 +82,54 @@ class StreamNameTests(SynchronousTestCase):
         for name in ["BTCUSDT@trade", "btcusdt@kline_7m", "!ticker@arr", "!bookTicker"]:
             self.assertIsNone(recognise(name), name)
 
+    def test_futures_only_streams(self) -> None:
+        """markPrice, !markPrice@arr and !bookTicker are recognised on futures routes only."""
+        futures = {
+            "btcusdt@markPrice": StreamSpec("markPrice", "btcusdt"),
+            "btcusdt@markPrice@1s": StreamSpec("markPrice", "btcusdt"),
+            "!markPrice@arr": StreamSpec("allMarkPrice", None),
+            "!markPrice@arr@1s": StreamSpec("allMarkPrice", None),
+            "!bookTicker": StreamSpec("allBookTicker", None),
+        }
+        for name, spec in futures.items():
+            self.assertEqual(recognise(name, futures=True), spec, name)
+            self.assertIsNone(recognise(name), name)
+        self.assertEqual(recognise("btcusdt@trade", futures=True), StreamSpec("trade", "btcusdt"))
+        for name in ["BTCUSDT@markPrice", "btcusdt@markPrice@3s", "!markPrice", "!ticker@arr"]:
+            self.assertIsNone(recognise(name, futures=True), name)
+
     def test_url_forms(self) -> None:
         """/ws paths are raw, /stream queries combined; encoding and timeUnit are handled."""
-        self.assertEqual(parse_url("/ws"), (False, []))
+        self.assertEqual(parse_url("/ws"), (None, False, []))
         self.assertEqual(
-            parse_url("/ws/a@trade/b@kline_1m@+08:00"), (False, ["a@trade", "b@kline_1m@+08:00"])
+            parse_url("/ws/a@trade/b@kline_1m@+08:00"),
+            (None, False, ["a@trade", "b@kline_1m@+08:00"]),
         )
-        self.assertEqual(parse_url("/stream"), (True, []))
+        self.assertEqual(parse_url("/stream"), (None, True, []))
         self.assertEqual(
             parse_url("/stream?timeUnit=MICROSECOND&streams=a@trade%2F%21miniTicker%40arr"),
-            (True, ["a@trade", "!miniTicker@arr"]),
+            (None, True, ["a@trade", "!miniTicker@arr"]),
+        )
+
+    def test_futures_route_prefixes(self) -> None:
+        """/public, /market and /private may precede /ws and /stream; the route is returned."""
+        self.assertEqual(parse_url("/public/ws/a@depth5"), ("public", False, ["a@depth5"]))
+        self.assertEqual(
+            parse_url("/market/stream?streams=a@markPrice/!bookTicker"),
+            ("market", True, ["a@markPrice", "!bookTicker"]),
+        )
+        self.assertEqual(
+            parse_url("/private/ws?listenKey=abc&events=ORDER_TRADE_UPDATE"),
+            ("private", False, []),
         )
 
     def test_bad_urls(self) -> None:
-        """A malformed stream name is a 400; another path a 404."""
+        """A malformed stream name is a 400; another path (or route) a 404."""
         self.assertEqual(self.assertRaises(BadURL, parse_url, "/ws/btcusdt@@x").status, 400)
         self.assertEqual(self.assertRaises(BadURL, parse_url, "/stream?streams=a b@x").status, 400)
-        self.assertEqual(self.assertRaises(BadURL, parse_url, "/nope").status, 404)
+        self.assertEqual(self.assertRaises(BadURL, parse_url, "/market/ws/a@@x").status, 400)
+        for path in ["/nope", "/futures/ws", "/public", "/public/nope", "/public/market/ws"]:
+            self.assertEqual(self.assertRaises(BadURL, parse_url, path).status, 404, path)
 
 
 class ControlMessageTests(SynchronousTestCase):
@@ -820,3 +851,101 @@ class TLSTests(FakeTestCase):
         self.assertFalse(client.opened.called)
         self.assertIn("certificate verify failed", str(reason))
         self.assertEqual(fake.connections, [])
+
+
+class FuturesRouteTests(FakeTestCase):
+    @asynchronous
+    async def test_routed_connections_are_served_and_logged(self) -> None:
+        """/public, /market and /private before /ws or /stream serve the market; log the route."""
+        fake = await self.start()
+        public = await self.open("/public/ws/btcusdt@depth5")
+        market = await self.open("/market/stream?streams=btcusdt@trade")
+        private = await self.open("/private/ws?listenKey=abc")
+        spot = await self.open("/ws/btcusdt@trade")
+        self.assertEqual(
+            [(c.route, c.combined) for c in fake.connections],
+            [("public", False), ("market", True), ("private", False), (None, False)],
+        )
+        self.assertEqual(
+            kinds(fake, "connect")[1].detail,
+            {"path": "/market/stream?streams=btcusdt@trade", "route": "market"},
+        )
+        self.assertEqual(
+            [e.detail["route"] for e in kinds(fake, "connect")],
+            ["public", "market", "private", None],
+        )
+        private.request("SUBSCRIBE", ["btcusdt@markPrice"], 1)
+        self.assertEqual(await self.reply(private), {"result": None, "id": 1})
+        fake.tick()
+        await fake.wait_for(lambda: public.messages and market.messages and spot.messages)
+        await fake.wait_for(lambda: len(private.messages) >= 2)
+        self.assertEqual(sorted(public.json()[0]), ["asks", "bids", "lastUpdateId"])
+        self.assertEqual(market.json()[0]["data"], spot.json()[0])
+        self.assertEqual(private.json()[1]["e"], "markPriceUpdate")
+
+    @asynchronous
+    async def test_unknown_route_is_refused(self) -> None:
+        """Another prefix gets REST's 404; a route without /ws or /stream a logged 404."""
+        fake = await self.start()
+        for path in ["/futures/ws/btcusdt@trade", "/public/nope", "/market/public/ws"]:
+            client = await self.connect(path)
+            await client.lost
+            self.assertFalse(client.opened.called, path)
+        refused = [(e.detail["path"], e.detail["status"]) for e in kinds(fake, "refused")]
+        self.assertEqual(refused, [("/public/nope", 404), ("/market/public/ws", 404)])
+        self.assertEqual(fake.connections, [])
+
+    @asynchronous
+    async def test_mark_price_events(self) -> None:
+        """@markPrice[@1s] and !markPrice@arr[@1s] send markPriceUpdate events on a route."""
+        fake = await self.start(symbols=("btcusdt", "ethusdt"))
+        names = ["btcusdt@markPrice", "ethusdt@markPrice@1s", "!markPrice@arr", "!markPrice@arr@1s"]
+        client = await self.open("/market/stream?streams=" + "/".join(names))
+        fake.tick()
+        await fake.wait_for(lambda: len(client.messages) >= len(names))
+        data = {m["stream"]: m["data"] for m in client.json()}
+        self.assertEqual(sorted(data), sorted(names))
+        event = data["btcusdt@markPrice"]
+        self.assertEqual(sorted(event), sorted(["e", "E", "s", "p", "i", "P", "r", "T"]))
+        self.assertEqual((event["e"], event["s"]), ("markPriceUpdate", "BTCUSDT"))
+        for field in "piPr":
+            self.assertRegex(event[field], r"^-?\d+\.\d{8}$")
+        self.assertTrue(-0.0075 <= float(event["r"]) <= 0.0075, event)
+        eight_hours = 8 * 3600 * 1000
+        self.assertEqual(event["T"] % eight_hours, 0)
+        self.assertTrue(0 < event["T"] - event["E"] <= eight_hours, event)
+        self.assertEqual(data["ethusdt@markPrice@1s"]["s"], "ETHUSDT")
+        for name in ["!markPrice@arr", "!markPrice@arr@1s"]:
+            self.assertEqual([e["s"] for e in data[name]], ["BTCUSDT", "ETHUSDT"])
+            self.assertEqual(data[name][0], event)
+
+    @asynchronous
+    async def test_futures_book_ticker_cycles_through_symbols(self) -> None:
+        """Futures !bookTicker sends one symbol's best bid/ask per tick, round the symbols."""
+        fake = await self.start(symbols=("btcusdt", "ethusdt", "bnbusdt"))
+        client = await self.open("/public/ws/!bookTicker")
+        fake.tick(4)
+        await fake.wait_for(lambda: len(client.messages) >= 4)
+        events = client.json()
+        self.assertEqual([e["s"] for e in events], ["BTCUSDT", "ETHUSDT", "BNBUSDT", "BTCUSDT"])
+        for event in events:
+            self.assertEqual(sorted(event), sorted(["e", "u", "s", "b", "B", "a", "A", "T", "E"]))
+            self.assertEqual(event["e"], "bookTicker")
+            self.assertLess(float(event["b"]), float(event["a"]))
+        _, bids, asks = fake.book("bnbusdt")
+        self.assertEqual(events[2]["b"], max(bids, key=float))
+        self.assertEqual(events[2]["a"], min(asks, key=float))
+
+    @asynchronous
+    async def test_futures_only_streams_stay_silent_on_spot_paths(self) -> None:
+        """Spot !bookTicker and markPrice stay silent while a futures route gets them."""
+        fake = await self.start()
+        names = "!bookTicker/btcusdt@markPrice/!markPrice@arr"
+        spot = await self.open("/stream?streams=" + names)
+        futures = await self.open("/public/stream?streams=" + names)
+        raw_spot = await self.open("/ws/!bookTicker")
+        fake.tick(3)
+        await fake.wait_for(lambda: len(futures.messages) >= 9)
+        await self.after(0.1)
+        self.assertEqual((spot.messages, raw_spot.messages), ([], []))
+        self.assertEqual({m["stream"] for m in futures.json()}, set(names.split("/")))

@@ -5,34 +5,52 @@ a client: every recognised stream publishes once per tick whatever its documente
 (``@100ms`` and ``@1000ms`` variants carry the same events), and the rolling-window tickers
 report totals since the symbol's market was created, with ``O``/``C`` set to the window
 ending now.
+
+The USD-M futures-only streams (``markPriceUpdate`` and the futures ``!bookTicker``) are
+rendered from the same simulated market: the mark price is the mid price, the index price the
+volume-weighted average, the funding rate Binance's formula on their premium (interest
+0.01 %, clamp ±0.05 %, capped at ±0.75 %), and funding falls every 8 h (00:00, 08:00, 16:00
+UTC). ``!bookTicker`` sends one symbol per tick, going round the all-market symbols.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from binance_twisted.testing._market import Market, Stats, SymbolMarket, decimal
+from binance_twisted.testing._market import E8, Market, Stats, SymbolMarket, decimal
 from binance_twisted.testing._names import StreamSpec
 
 __all__ = ["render"]
 
 Payload = Any
 _WINDOW_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
+_FUNDING_MS = 8 * 3_600_000
+_INTEREST = E8 // 10_000  # 0.01 % in units of 1e-8
+_PREMIUM_CLAMP = 5 * E8 // 10_000  # 0.05 %
+_FUNDING_CAP = 75 * E8 // 10_000  # 0.75 %
 
 
 def render(
-    spec: StreamSpec, market: Market, all_symbols: Iterable[str], now_ms: int
+    spec: StreamSpec, market: Market, all_symbols: Sequence[str], now_ms: int, tick: int = 0
 ) -> list[Payload]:
     """The payloads one stream publishes for the step just taken (possibly none).
 
     Every symbol involved must have been stepped; ``all_symbols`` are the symbols of the
-    ``!…@arr`` streams.
+    all-market ``!…`` streams; ``tick`` counts the market steps from 0 (``!bookTicker``
+    publishes ``all_symbols[tick % len(all_symbols)]``).
     """
     if spec.symbol is None:
+        if spec.kind == "allBookTicker":
+            if not all_symbols:
+                return []
+            turn = market.get(all_symbols[tick % len(all_symbols)])
+            return [_futures_book_ticker(turn, now_ms)]
         markets = [market.get(symbol) for symbol in all_symbols]
         if spec.kind == "allMiniTicker":
             return [[_mini_ticker(m, now_ms) for m in markets]]
+        if spec.kind == "allMarkPrice":
+            return [[_mark_price(m, now_ms) for m in markets]]
         return [[_window_ticker(m, str(spec.interval), now_ms) for m in markets]]
     return _BY_KIND[spec.kind](market.get(spec.symbol), spec, now_ms)
 
@@ -127,6 +145,38 @@ def _book_ticker(m: SymbolMarket, spec: StreamSpec, now: int) -> list[Payload]:
             "A": decimal(ask_qty),
         }
     ]
+
+
+def _futures_book_ticker(m: SymbolMarket, now: int) -> Payload:
+    (bid, bid_qty), (ask, ask_qty) = m.best_bid, m.best_ask
+    return {
+        "e": "bookTicker",
+        "u": m.update_id,
+        "E": now,
+        "T": now,
+        "s": m.name,
+        "b": decimal(bid),
+        "B": decimal(bid_qty),
+        "a": decimal(ask),
+        "A": decimal(ask_qty),
+    }
+
+
+def _mark_price(m: SymbolMarket, now: int) -> Payload:
+    mark, index = m.mid_price, m.stats.average
+    premium = (mark - index) * E8 // index
+    funding = premium + max(-_PREMIUM_CLAMP, min(_PREMIUM_CLAMP, _INTEREST - premium))
+    funding = max(-_FUNDING_CAP, min(_FUNDING_CAP, funding))
+    return {
+        "e": "markPriceUpdate",
+        "E": now,
+        "s": m.name,
+        "p": decimal(mark),
+        "i": decimal(index),
+        "P": decimal(index),
+        "r": decimal(funding),
+        "T": (now // _FUNDING_MS + 1) * _FUNDING_MS,
+    }
 
 
 def _klines(m: SymbolMarket, spec: StreamSpec, now: int) -> list[Payload]:
@@ -264,4 +314,5 @@ _BY_KIND: dict[str, Callable[[SymbolMarket, StreamSpec, int], list[Payload]]] = 
     "miniTicker": lambda m, spec, now: [_mini_ticker(m, now)],
     "avgPrice": _avg_price,
     "referencePrice": _reference_price,
+    "markPrice": lambda m, spec, now: [_mark_price(m, now)],
 }

@@ -12,6 +12,12 @@ Two levels, like Binance:
   events for. A well-formed name for an unknown kind or symbol (``btcusdt@nope``,
   ``BTCUSDT@trade``, the retired ``!ticker@arr``) is accepted and stays silent, which is
   what Binance does.
+
+Recognition depends on the venue. A connection whose path starts with a USD-M futures route
+(``/public``, ``/market`` or ``/private``, see :data:`ROUTES`) is a futures connection: the
+futures-only names ``<symbol>@markPrice[@1s]``, ``!markPrice@arr[@1s]`` and ``!bookTicker``
+are recognised there (``recognise(name, futures=True)``), on top of every Spot name. On the
+Spot path they are well-formed and silent, as on Spot's server.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import attrs
 
 __all__ = [
     "KLINE_INTERVALS",
+    "ROUTES",
     "TICKER_WINDOWS",
     "BadURL",
     "StreamSpec",
@@ -53,6 +60,8 @@ KLINE_INTERVALS = (
     "1M",
 )
 TICKER_WINDOWS = ("1h", "4h", "1d")
+# USD-M futures route prefixes (the 2026 split of fstream.binance.com): /public/ws…, …
+ROUTES = ("public", "market", "private")
 
 # One "token" between @ separators: word characters (any script) plus the punctuation real
 # names use (``+08:00``). Whitespace, "/", "@@", a dangling "@" or a "!" inside a name make it
@@ -70,6 +79,12 @@ _SYMBOL_KIND = re.compile(
     rf"|ticker_(?P<window>{_WINDOWS})"
 )
 _ALL_MARKET = re.compile(rf"!miniTicker@arr|!ticker_(?P<window>{_WINDOWS})@arr")
+_FUTURES_SYMBOL_KIND = re.compile(r"markPrice(?:@1s)?")
+_FUTURES_ALL_MARKET = {
+    "!markPrice@arr": "allMarkPrice",
+    "!markPrice@arr@1s": "allMarkPrice",
+    "!bookTicker": "allBookTicker",
+}
 
 _UTC8_MS = 8 * 3600 * 1000
 
@@ -79,8 +94,9 @@ class StreamSpec:
     """A recognised stream: what to generate for it.
 
     ``kind`` is one of ``trade aggTrade blockTrade ticker miniTicker bookTicker avgPrice
-    referencePrice depth partialDepth kline windowTicker allMiniTicker allWindowTicker``.
-    ``symbol`` is the lowercase symbol, ``None`` for the all-market ``!…@arr`` streams.
+    referencePrice depth partialDepth kline windowTicker allMiniTicker allWindowTicker``,
+    or on futures connections also ``markPrice allMarkPrice allBookTicker``.
+    ``symbol`` is the lowercase symbol, ``None`` for the all-market ``!…`` streams.
     ``interval`` is the kline interval or the rolling ticker window; ``offset_ms`` the kline
     time zone (``@+08:00``); ``levels`` the partial-depth size.
     """
@@ -115,8 +131,16 @@ def is_symbol(symbol: str) -> bool:
 
 
 @functools.lru_cache(maxsize=16384)
-def recognise(name: str) -> StreamSpec | None:
-    """The :class:`StreamSpec` for a well-formed ``name``, or ``None`` if it stays silent."""
+def recognise(name: str, futures: bool = False) -> StreamSpec | None:
+    """The :class:`StreamSpec` for a well-formed ``name``, or ``None`` if it stays silent.
+
+    ``futures``: whether the connection is a USD-M futures one (it came in on a route), which
+    adds the futures-only names to the Spot ones.
+    """
+    if futures:
+        spec = _recognise_futures_only(name)
+        if spec is not None:
+            return spec
     if name.startswith("!"):
         match = _ALL_MARKET.fullmatch(name)
         if match is None:
@@ -141,19 +165,34 @@ def recognise(name: str) -> StreamSpec | None:
     return StreamSpec("windowTicker", symbol, interval=match["window"])
 
 
-def parse_url(uri: str) -> tuple[bool, list[str]]:
-    """``(combined, streams)`` for a request URI such as ``/stream?streams=a/b``.
+def _recognise_futures_only(name: str) -> StreamSpec | None:
+    all_market = _FUTURES_ALL_MARKET.get(name)
+    if all_market is not None:
+        return StreamSpec(all_market, None)
+    symbol, _, kind = name.partition("@")
+    if _FUTURES_SYMBOL_KIND.fullmatch(kind) and is_symbol(symbol):
+        return StreamSpec("markPrice", symbol)
+    return None
+
+
+def parse_url(uri: str) -> tuple[str | None, bool, list[str]]:
+    """``(route, combined, streams)`` for a request URI such as ``/stream?streams=a/b``.
 
     Accepted forms: ``/ws``, ``/ws/<s1>/<s2>…`` (raw) and ``/stream``,
-    ``/stream?streams=<s1>/<s2>…`` (combined). Names may be percent-encoded; ``+`` is kept
-    literally (so ``@+08:00`` works unencoded). Other query parameters, such as
-    ``timeUnit``, are ignored. Duplicates are dropped, order kept.
+    ``/stream?streams=<s1>/<s2>…`` (combined), each optionally after one USD-M futures
+    route, e.g. ``/market/stream?streams=…``; ``route`` is that route (see :data:`ROUTES`)
+    or ``None``. Names may be percent-encoded; ``+`` is kept literally (so ``@+08:00``
+    works unencoded). Other query parameters, such as ``timeUnit`` or a private route's
+    ``listenKey``, are ignored. Duplicates are dropped, order kept.
 
     Raises:
         BadURL: 404 for another path, 400 for a malformed stream name.
     """
     parts = urlsplit(uri)
     segments = unquote(parts.path).split("/")[1:]
+    route = None
+    if segments and segments[0] in ROUTES:
+        route, segments = segments[0], segments[1:]
     head, names = (segments[0], segments[1:]) if segments else ("", [])
     if head == "ws":
         combined = False
@@ -166,7 +205,7 @@ def parse_url(uri: str) -> tuple[bool, list[str]]:
     for name in streams:
         if not is_well_formed(name):
             raise BadURL(400, f"Invalid stream name {name!r}")
-    return combined, list(dict.fromkeys(streams))
+    return route, combined, list(dict.fromkeys(streams))
 
 
 def _query_streams(query: str) -> list[str]:

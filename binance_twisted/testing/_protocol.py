@@ -69,17 +69,20 @@ class Hub(Protocol):
 
 
 class StreamConnection(WebSocketServerProtocol):
-    """A client connected to ``/ws…`` or ``/stream…``.
+    """A client connected to ``/ws…`` or ``/stream…``, possibly after a futures route.
 
-    Public attributes: ``id`` (increasing from 1), ``path`` (the request URI), ``combined``
-    (payloads wrapped as ``{"stream", "data"}``; ``SET_PROPERTY`` changes it),
-    ``connected_at`` (reactor seconds), :attr:`streams` and :meth:`close`.
+    Public attributes: ``id`` (increasing from 1), ``path`` (the request URI), ``route``
+    (``None`` on the Spot paths, else the USD-M futures route the path started with:
+    ``"public"``, ``"market"`` or ``"private"``), ``combined`` (payloads wrapped as
+    ``{"stream", "data"}``; ``SET_PROPERTY`` changes it), ``connected_at`` (reactor seconds),
+    :attr:`streams` and :meth:`close`.
     """
 
     factory: StreamFactory
 
     id = 0
     path = ""
+    route: str | None = None
     combined = False
     connected_at = 0.0
     _abort_reason: str | None = None
@@ -105,7 +108,7 @@ class StreamConnection(WebSocketServerProtocol):
         try:
             if refusal is not None:
                 raise BadURL(refusal, HTTPStatus(refusal).phrase)
-            self.combined, self._initial_streams = parse_url(self.path)
+            self.route, self.combined, self._initial_streams = parse_url(self.path)
             if len(self._initial_streams) > hub.policy.max_streams:
                 raise BadURL(400, f"More than {hub.policy.max_streams} streams")
         except BadURL as e:

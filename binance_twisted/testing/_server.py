@@ -22,7 +22,7 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import Request, Site
 
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.testing._names import is_symbol
+from binance_twisted.testing._names import ROUTES, is_symbol
 from binance_twisted.testing._protocol import ConnectionPolicy, StreamConnection, StreamFactory
 from binance_twisted.testing._rest import RestAPI
 from binance_twisted.testing._state import LogEntry, ServerState
@@ -41,7 +41,10 @@ class FakeBinance:
     """An in-process, scriptable Binance Spot market-stream server on 127.0.0.1.
 
     One random port serves the market streams (``/ws…``, ``/stream…``) and the REST
-    endpoints a stream client needs (``/api/v3/depth``, ``/ping``, ``/time``). It behaves
+    endpoints a stream client needs (``/api/v3/depth``, ``/ping``, ``/time``). The same
+    streams are also served under the USD-M futures routes ``/public``, ``/market`` and
+    ``/private`` (``/market/stream?streams=…``), where the futures-only ``@markPrice``,
+    ``!markPrice@arr`` and ``!bookTicker`` streams publish too. It behaves
     like Binance where a client can tell (control messages and their error frames, the
     20 s ping with a 1 min pong deadline, 5 incoming frames/s, 1024 streams per
     connection, ``serverShutdown``, the order-book ids), generates a deterministic random
@@ -63,7 +66,7 @@ class FakeBinance:
             for Binance's 24 h; ``None``: never).
         event_interval: seconds between automatic market ticks (``None``: only
             :meth:`tick` advances the market).
-        symbols: the symbols of the all-market ``!…@arr`` streams. Any other well-formed
+        symbols: the symbols of the all-market ``!…`` streams. Any other well-formed
             lowercase symbol a client subscribes to gets its market on first use.
         seed: seed of the simulated market and of the random faults.
         close_on_invalid_stream: after answering "invalid stream", also close the
@@ -215,9 +218,11 @@ class FakeBinance:
         """The open stream connections, oldest first.
 
         Each has ``id`` (1, 2, … in order of opening), ``path`` (the request URI, e.g.
-        ``/stream?streams=a/b``), ``combined`` (payloads wrapped; ``SET_PROPERTY`` changes
-        it), ``streams`` (in subscription order), ``connected_at`` (reactor seconds) and
-        ``close(code=1000, reason="")``, which sends any close code, 1008 included.
+        ``/stream?streams=a/b``), ``route`` (``None``, or the futures route the path began
+        with: ``"public"``, ``"market"`` or ``"private"``), ``combined`` (payloads wrapped;
+        ``SET_PROPERTY`` changes it), ``streams`` (in subscription order), ``connected_at``
+        (reactor seconds) and ``close(code=1000, reason="")``, which sends any close code,
+        1008 included.
         """
         return list(self._state.connections)
 
@@ -363,7 +368,13 @@ class FakeBinance:
 
 
 class _Root(Resource):
-    """``/ws…`` and ``/stream…`` go to the WebSocket resource, everything else to REST."""
+    """Stream paths go to the WebSocket resource, everything else to REST.
+
+    Stream paths start with ``/ws``, ``/stream`` or a futures route (``/public``, …); the
+    WebSocket resource parses the whole path, and refuses a bad one such as ``/public/nope``.
+    """
+
+    _STREAM_HEADS = frozenset(name.encode() for name in ("ws", "stream", *ROUTES))
 
     def __init__(self, streams: IResource, rest: IResource) -> None:
         super().__init__()
@@ -371,7 +382,7 @@ class _Root(Resource):
         self._rest = rest
 
     def getChild(self, path: bytes, request: Request) -> IResource:
-        return self._streams if path in (b"ws", b"stream") else self._rest
+        return self._streams if path in self._STREAM_HEADS else self._rest
 
 
 class _ConnectionTracker(WrappingFactory):

@@ -33,8 +33,9 @@ class LogEntry:
 
     ``time`` is reactor seconds; ``connection`` the connection id (``None`` for a refused
     handshake); ``kind`` one of ``connect refused request invalid ping pong close rate-limit
-    pong-timeout lifetime``; ``detail`` the specifics (for ``request``: the control message
-    as decoded; for ``close``: ``code``, ``reason``, ``by`` ``"client"``/``"server"`` and
+    pong-timeout lifetime``; ``detail`` the specifics (for ``connect``: ``path`` and
+    ``route``, the USD-M futures route or ``None``; for ``request``: the control message as
+    decoded; for ``close``: ``code``, ``reason``, ``by`` ``"client"``/``"server"`` and
     ``clean``).
     """
 
@@ -63,6 +64,7 @@ class ServerState:
         self.stalled = False
         self.reading_paused = False
         self._next_id = 1
+        self._ticks = 0
 
     # -- connections --------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class ServerState:
         connection.id, self._next_id = self._next_id, self._next_id + 1
         connection.connected_at = self.reactor.seconds()
         self.connections.append(connection)
-        self.record("connect", connection, {"path": connection.path})
+        self.record("connect", connection, {"path": connection.path, "route": connection.route})
         if self.reading_paused:
             connection.pause_reading(True)
 
@@ -120,20 +122,27 @@ class ServerState:
         """One tick: step every symbol somebody listens to, publish every recognised stream.
 
         The work is proportional to the subscribed streams (plus :attr:`symbols` while an
-        all-market stream is subscribed), not to the connections.
+        all-market stream is subscribed), not to the connections; only the futures-only
+        names are filtered per connection, to those that came in on a futures route.
         """
         now = self.now_ms()
-        streams = [
-            (name, spec, listeners)
-            for name, listeners in self.subscriptions.by_stream()
-            if (spec := recognise(name)) is not None
-        ]
+        tick, self._ticks = self._ticks, self._ticks + 1
+        streams = []
+        for name, listeners in self.subscriptions.by_stream():
+            spec = recognise(name, futures=True)
+            if spec is None:
+                continue
+            if recognise(name) is None:  # futures-only: silent on the Spot paths
+                listeners = [c for c in listeners if c.route is not None]
+                if not listeners:
+                    continue
+            streams.append((name, spec, listeners))
         wanted = {spec.symbol for _, spec, _ in streams}
         everything = set(self.symbols) if None in wanted else set()
         for symbol in {symbol for symbol in wanted if symbol is not None} | everything:
             self.market.get(symbol).step(now)
         for name, spec, listeners in streams:
-            for payload in render(spec, self.market, self.symbols, now):
+            for payload in render(spec, self.market, self.symbols, now, tick):
                 self.deliver(name, payload, listeners)
 
     def knows(self, symbol: str) -> bool:

@@ -1,0 +1,599 @@
+"""python-binance 0.x's ``BinanceSocketManager``, on today's Binance, as a thin thread facade.
+
+Legacy code keeps working after one import change::
+
+    from binance_twisted import BinanceSocketManager   # was: from binance.websockets import ...
+
+Every ``start_*_socket`` returns the same key as python-binance 0.7.11 (or ``False`` for a
+duplicate) and the callback gets the same message shapes; what changed underneath is the
+native :class:`~binance_twisted.StreamClient`: verified TLS, reconnects that never give up
+silently, stall detection, 24 h rotation. This module holds no protocol logic: it validates
+arguments in the caller's thread, keeps the key registry, and hands everything else to the
+reactor thread (see :mod:`binance_twisted.reactor_thread`).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import attrs
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.threadable import isInIOThread
+
+from binance_twisted import legacy_paths
+from binance_twisted.client import StreamClient, Subscription
+from binance_twisted.connection import ConnectionPolicy
+from binance_twisted.endpoints import Endpoints
+from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, error_message
+from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.legacy_paths import SocketPlan
+from binance_twisted.logbridge import forward_to_stdlib
+from binance_twisted.reactor_thread import (
+    ReactorStoppedError,
+    call_in_reactor,
+    ensure_running,
+    reactor_stopped,
+)
+from binance_twisted.tls import TrustRoot
+
+__all__ = ["BinanceSocketManager"]
+
+log = Logger(namespace="binance_twisted.manager")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_LEGACY_STREAM_URL = "wss://stream.binance.com:9443/"
+_LEGACY_FSTREAM_URL = "wss://fstream.binance.com/"
+#: USD-M futures servers ping every 3 minutes, Spot every 20 s: a quiet futures session is
+#: only dead after more than two missed pings.
+_FUTURES_STALL_TIMEOUT = 400.0
+_CLOSE_TIMEOUT = 5.0
+_OPTIONS = (
+    "api_key",
+    "api_secret",
+    "tld",
+    "testnet",
+    "endpoints",
+    "max_retries",
+    "stall_timeout",
+    "rotate_after",
+    "trust_root",
+    "on_event",
+    "reactor",
+)
+_ACCOUNT_STREAMS = (
+    "account streams are not available in this version of binance-twisted: Binance removed "
+    "the Spot and margin listenKey endpoints on 2026-02-20 (user data now comes over the "
+    "WebSocket API, margin via listenToken); support for them is being built"
+)
+_noted: set[str] = set()
+_noted_lock = threading.Lock()
+
+
+def _callback_may_come_first(method: F) -> F:
+    """Accept python-binance 1.x's callback-first order where it is unambiguous.
+
+    0.x is ``start_trade_socket(symbol, callback)``, 1.x ``start_trade_socket(callback,
+    symbol)``; a symbol is never callable, so a callable first argument is swapped.
+    """
+
+    @functools.wraps(method)
+    def accept(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) >= 2 and callable(args[0]) and not callable(args[1]):
+            args = (args[1], args[0], *args[2:])
+        elif len(args) == 1 and callable(args[0]) and "callback" not in kwargs:
+            kwargs["callback"] = args[0]
+            args = ()
+        return method(self, *args, **kwargs)
+
+    return accept  # type: ignore[return-value]
+
+
+@attrs.frozen
+class _Options:
+    api_key: str | None = None
+    api_secret: str | None = attrs.field(default=None, repr=False)
+    tld: str | None = None
+    testnet: bool | None = None
+    endpoints: Endpoints | None = None
+    max_retries: int | None = 5
+    stall_timeout: float | None = None
+    rotate_after: float | None = 23 * 3600.0
+    trust_root: TrustRoot = None
+    on_event: Any = None
+    reactor: Any = None
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> _Options:
+        unknown = sorted(set(options) - set(_OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"unknown option(s) {', '.join(unknown)}; allowed: {', '.join(_OPTIONS)}"
+            )
+        parsed = cls(**options)
+        on_event = parsed.on_event
+        if on_event not in (None, False, True) and not callable(on_event):
+            raise TypeError("on_event must be None, True (events reach the callback) or callable")
+        return parsed
+
+
+class _LegacySocket:
+    """One conn_key: its subscriptions, the user's callback and its once-only error dict."""
+
+    def __init__(
+        self, manager: BinanceSocketManager, key: str, plan: SocketPlan, callback: Callable
+    ) -> None:
+        self.manager = manager
+        self.key = key
+        self.plan = plan
+        self.callback = callback
+        self.subscriptions: list[Subscription] = []
+        self.stopped = False
+        self.gave_up = False
+
+    def __repr__(self) -> str:
+        return f"<legacy socket {self.key!r}>"
+
+    def disconnect(self) -> None:
+        """What ``bm._conns[key].disconnect()`` did in 0.7.11: stop this socket."""
+        self.manager.stop_socket(self.key)
+
+    def open(self) -> None:
+        """On the reactor thread: subscribe every route's streams."""
+        if self.stopped:
+            return
+        callback = self.callback
+        deliver = callback if self.plan.envelope else (lambda stream, data: callback(data))
+        for client, names in self.manager._clients_for(self.plan):
+            d = client.subscribe(names, deliver, self.on_event, envelope=self.plan.envelope)
+            d.addCallbacks(self.subscribed, self.failed)
+
+    def subscribed(self, subscription: Subscription) -> None:
+        if self.stopped:
+            subscription.unsubscribe()
+        else:
+            self.subscriptions.append(subscription)
+
+    def failed(self, failure: Any) -> None:
+        if self.stopped or failure.check(ClientClosedError):
+            return
+        if failure.check(ConnectionGaveUpError):
+            self.give_up()
+            return
+        log.failure("{key}: subscribe failed", failure, key=self.key)
+        error = failure.value
+        self.deliver(error_message(type(error).__name__, str(error)))
+        self.manager._forget(self)
+
+    def on_event(self, event: ConnectionEvent) -> None:
+        if event.kind is EventKind.GAVE_UP:
+            self.give_up()
+        on_event = self.manager._options.on_event
+        if on_event is True:
+            self.deliver(_event_message(event))
+        elif callable(on_event):
+            on_event(self.key, event)
+
+    def give_up(self) -> None:
+        """Retries exhausted: the legacy error dict, once, then the key is free again."""
+        if self.gave_up or self.stopped:
+            return
+        self.gave_up = True
+        self.deliver(
+            error_message("BinanceWebsocketUnableToConnect", "Max reconnect retries reached")
+        )
+        self.manager._forget(self)
+
+    def deliver(self, message: dict) -> None:
+        try:
+            self.callback(message)
+        except Exception:
+            log.failure("{key}: callback raised on {type}", key=self.key, type=message.get("e"))
+
+    def close(self) -> defer.Deferred:
+        """On the reactor thread: unsubscribe everything (idempotent)."""
+        self.stopped = True
+        subscriptions, self.subscriptions = self.subscriptions, []
+        d = defer.gatherResults([s.unsubscribe() for s in subscriptions], consumeErrors=True)
+        d.addErrback(lambda _: None)
+        return d
+
+
+class BinanceSocketManager(threading.Thread):
+    """Drop-in for ``binance.websockets.BinanceSocketManager`` (python-binance 0.x).
+
+    ``client`` may be a python-binance ``Client`` of any version, any object with
+    ``API_KEY``/``API_SECRET`` (and optionally ``tld``, ``testnet``), or ``None``. Keyword
+    options: ``api_key``, ``api_secret``, ``tld``, ``testnet``, ``endpoints``,
+    ``max_retries`` (default 5, as before; ``None`` retries forever), ``stall_timeout``,
+    ``rotate_after``, ``trust_root``, ``on_event`` (``True``: connection events reach the
+    callback as ``{'e': 'event', ...}`` dicts; a callable: ``on_event(conn_key, event)``)
+    and ``reactor``. Overriding ``STREAM_URL`` or ``FSTREAM_URL`` on the class or the
+    instance redirects new sockets, as it did.
+    """
+
+    STREAM_URL = _LEGACY_STREAM_URL
+    FSTREAM_URL = _LEGACY_FSTREAM_URL
+    WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
+    VSTREAM_URL = "wss://vstream.binance.com/"
+    VSTREAM_TESTNET_URL = "wss://testnetws.binanceops.com/"
+
+    WEBSOCKET_DEPTH_5 = "5"
+    WEBSOCKET_DEPTH_10 = "10"
+    WEBSOCKET_DEPTH_20 = "20"
+
+    DEFAULT_USER_TIMEOUT = 30 * 60
+
+    def __init__(
+        self, client: Any = None, user_timeout: float = DEFAULT_USER_TIMEOUT, **options: Any
+    ) -> None:
+        threading.Thread.__init__(self, name="BinanceSocketManager")
+        self._options = _Options.parse(options)
+        if self._options.reactor is None:
+            from twisted.internet import reactor
+        else:
+            reactor = self._options.reactor
+        if reactor_stopped(reactor):
+            raise ReactorStoppedError()
+        forward_to_stdlib()
+        self._reactor: Any = reactor
+        self._client = client
+        self._user_timeout = user_timeout
+        self._endpoints = self._resolve_endpoints(client)
+        self._conns: dict[str, _LegacySocket] = {}
+        self._registry_lock = threading.RLock()
+        self._stream_clients: dict[str, StreamClient] = {}
+        self._closed_event = threading.Event()
+        self._ever_started = False
+        self._shutdown_watched = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {'running' if self.is_alive() else 'idle'} " + (
+            f"sockets={len(self._conns)}>"
+        )
+
+    # -- Spot sockets (python-binance 0.7.11) ----------------------------------------------
+
+    @_callback_may_come_first
+    def start_depth_socket(
+        self,
+        symbol: str,
+        callback: Callable,
+        depth: int | str | None = None,
+        interval: int | None = None,
+    ) -> str | bool:
+        """``<sym>@depth`` (diff), ``<sym>@depth<5|10|20>``, optionally ``@100ms``."""
+        return self._start(legacy_paths.depth(symbol, depth, interval), callback)
+
+    @_callback_may_come_first
+    def start_kline_socket(
+        self, symbol: str, callback: Callable, interval: str = "1m"
+    ) -> str | bool:
+        """``<sym>@kline_<interval>``; the interval must be one Binance serves."""
+        return self._start(legacy_paths.kline(symbol, interval), callback)
+
+    def start_miniticker_socket(self, callback: Callable, update_time: int = 1000) -> str | bool:
+        """``!miniTicker@arr`` for every symbol; the key keeps the legacy ``@<n>ms`` suffix."""
+        return self._start(legacy_paths.miniticker(update_time), callback)
+
+    @_callback_may_come_first
+    def start_trade_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """``<sym>@trade``."""
+        return self._start(legacy_paths.trade(symbol), callback)
+
+    @_callback_may_come_first
+    def start_aggtrade_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """``<sym>@aggTrade``."""
+        return self._start(legacy_paths.aggtrade(symbol), callback)
+
+    @_callback_may_come_first
+    def start_symbol_ticker_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """``<sym>@ticker``."""
+        return self._start(legacy_paths.symbol_ticker(symbol), callback)
+
+    def start_ticker_socket(self, callback: Callable) -> str | bool:
+        """``!ticker@arr`` (retired 2026-03-26): served by ``!ticker_1d@arr``, logged once."""
+        return self._start(legacy_paths.ticker(), callback)
+
+    @_callback_may_come_first
+    def start_symbol_book_ticker_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """``<sym>@bookTicker``."""
+        return self._start(legacy_paths.symbol_book_ticker(symbol), callback)
+
+    def start_book_ticker_socket(self, callback: Callable) -> str | bool:
+        """Spot ``!bookTicker`` was removed in 2022: raises, naming the per-symbol stream."""
+        return self._start(legacy_paths.book_ticker(), callback)
+
+    @_callback_may_come_first
+    def start_multiplex_socket(self, streams: Iterable[str], callback: Callable) -> str | bool:
+        """Several streams on one key ``streams=a/b``; messages arrive as ``{stream, data}``."""
+        return self._start(legacy_paths.multiplex(streams), callback)
+
+    # -- USD-M futures sockets (routed /public and /market URLs since 2026) -----------------
+
+    @_callback_may_come_first
+    def start_aggtrade_futures_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """Futures ``<sym>@aggTrade`` (wrapped messages, as before)."""
+        return self._start(legacy_paths.futures_aggtrade(symbol), callback)
+
+    @_callback_may_come_first
+    def start_symbol_mark_price_socket(
+        self, symbol: str, callback: Callable, fast: bool = True
+    ) -> str | bool:
+        """Futures ``<sym>@markPrice@1s`` (``fast``) or ``<sym>@markPrice``."""
+        return self._start(legacy_paths.symbol_mark_price(symbol, fast), callback)
+
+    def start_all_mark_price_socket(self, callback: Callable, fast: bool = True) -> str | bool:
+        """Futures ``!markPrice@arr@1s`` (``fast``) or ``!markPrice@arr``."""
+        return self._start(legacy_paths.all_mark_price(fast), callback)
+
+    @_callback_may_come_first
+    def start_symbol_ticker_futures_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """Futures ``<sym>@bookTicker`` (the 0.7.x name says ticker; it was always bookTicker)."""
+        return self._start(legacy_paths.symbol_ticker_futures(symbol), callback)
+
+    @_callback_may_come_first
+    def start_individual_symbol_ticker_futures_socket(
+        self, symbol: str, callback: Callable
+    ) -> str | bool:
+        """Futures ``<sym>@ticker``."""
+        return self._start(legacy_paths.individual_symbol_ticker_futures(symbol), callback)
+
+    def start_all_ticker_futures_socket(self, callback: Callable) -> str | bool:
+        """Futures ``!bookTicker`` for every symbol."""
+        return self._start(legacy_paths.all_ticker_futures(), callback)
+
+    # -- account streams ---------------------------------------------------------------------
+
+    def start_user_socket(self, callback: Callable) -> str | bool:
+        """Spot user data: Binance removed its listenKey on 2026-02-20 (not supported yet)."""
+        raise NotImplementedError(_ACCOUNT_STREAMS)
+
+    def start_margin_socket(self, callback: Callable) -> str | bool:
+        """Cross-margin user data: its listenKey was removed on 2026-02-20 (not supported yet)."""
+        raise NotImplementedError(_ACCOUNT_STREAMS)
+
+    @_callback_may_come_first
+    def start_isolated_margin_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """Isolated margin: its listenKey was removed on 2026-02-20 (not supported yet)."""
+        raise NotImplementedError(_ACCOUNT_STREAMS)
+
+    # -- gone for good ------------------------------------------------------------------------
+
+    @_callback_may_come_first
+    def start_options_ticker_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """Vanilla options are gone (vstream.binance.com): raises RetiredStreamError."""
+        return self._start(legacy_paths.options(f"{symbol.lower()}@ticker"), callback)
+
+    @_callback_may_come_first
+    def start_options_recent_trades_socket(self, symbol: str, callback: Callable) -> str | bool:
+        """Vanilla options are gone (vstream.binance.com): raises RetiredStreamError."""
+        return self._start(legacy_paths.options(f"{symbol.lower()}@trade"), callback)
+
+    @_callback_may_come_first
+    def start_options_kline_socket(
+        self, symbol: str, callback: Callable, interval: str = "1m"
+    ) -> str | bool:
+        """Vanilla options are gone (vstream.binance.com): raises RetiredStreamError."""
+        return self._start(legacy_paths.options(f"{symbol.lower()}@kline_{interval}"), callback)
+
+    @_callback_may_come_first
+    def start_options_depth_socket(
+        self, symbol: str, callback: Callable, depth: str = "10"
+    ) -> str | bool:
+        """Vanilla options are gone (vstream.binance.com): raises RetiredStreamError."""
+        return self._start(legacy_paths.options(f"{symbol.lower()}@depth{depth}"), callback)
+
+    @_callback_may_come_first
+    def start_options_multiplex_socket(
+        self, streams: Iterable[str], callback: Callable
+    ) -> str | bool:
+        """Vanilla options are gone (vstream.binance.com): raises RetiredStreamError."""
+        return self._start(legacy_paths.options("/".join(streams)), callback)
+
+    # -- stopping --------------------------------------------------------------------------
+
+    def stop_socket(self, conn_key: str) -> None:
+        """Stop one socket by the key ``start_*`` returned; unknown keys are ignored."""
+        with self._registry_lock:
+            socket = self._conns.pop(conn_key, None)
+        if socket is not None:
+            self._in_reactor(socket.close)
+
+    def close(self) -> None:
+        """Stop every socket and end the manager thread, so the process can exit.
+
+        The manager stays usable: ``start_*`` afterwards opens new sockets, and ``start()``
+        may be called again. The reactor is left running for other managers.
+        """
+        with self._registry_lock:
+            sockets = list(self._conns.values())
+            self._conns.clear()
+            clients = list(self._stream_clients.values())
+            self._stream_clients.clear()
+
+        def shut_down() -> defer.Deferred:
+            closing = [s.close() for s in sockets] + [c.close() for c in clients]
+            return defer.gatherResults(closing, consumeErrors=True)
+
+        if self._reactor.running and not reactor_stopped(self._reactor):
+            try:
+                call_in_reactor(self._reactor, shut_down, timeout=_CLOSE_TIMEOUT)
+            except Exception:
+                log.failure("closing the sockets failed; the manager stops anyway")
+        self._closed_event.set()
+
+    def stop_depth_socket(self, symbol: str) -> None:
+        """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
+        self._stop_matching(f"{symbol.lower()}@depth", "stop_depth_socket")
+
+    def stop_kline_socket(self, symbol: str) -> None:
+        """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
+        self._stop_matching(f"{symbol.lower()}@kline", "stop_kline_socket")
+
+    def stop_trade_socket(self, symbol: str) -> None:
+        """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
+        self._stop_matching(f"{symbol.lower()}@trade", "stop_trade_socket")
+
+    def stop_ticker_socket(self) -> None:
+        """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
+        self._stop_matching("!ticker@arr", "stop_ticker_socket")
+
+    # -- the thread --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start streaming: idempotent, and allowed again after :meth:`close`.
+
+        The manager thread stays alive (non-daemon) until :meth:`close` or until the
+        reactor stops, so a script that ends after ``bm.start()`` keeps streaming.
+        """
+        ensure_running(self._reactor)
+        with self._registry_lock:
+            if self.is_alive():
+                return
+            if self._ever_started:
+                threading.Thread.__init__(self, name=self.name)
+            self._ever_started = True
+            self._closed_event.clear()
+        self._in_reactor(self._watch_shutdown)
+        threading.Thread.start(self)
+
+    def run(self) -> None:
+        """The manager thread only waits: callbacks run on the reactor thread."""
+        self._closed_event.wait()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _start(self, plan: SocketPlan, callback: Callable) -> str | bool:
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        if reactor_stopped(self._reactor):
+            raise ReactorStoppedError()
+        self._bases(plan)  # fails here, before any I/O, if the venue has no such endpoint
+        with self._registry_lock:
+            key = plan.key
+            existing = self._conns.get(key)
+            if existing is not None:
+                if existing.plan.market == plan.market:
+                    return False
+                key = f"{plan.market}:{key}"  # 0.7.11 returned False here (keys collided)
+                if key in self._conns:
+                    return False
+            socket = _LegacySocket(self, key, plan, callback)
+            self._conns[key] = socket
+        if plan.note is not None:
+            _note_once(plan.note)
+        self._in_reactor(socket.open)
+        return key
+
+    def _bases(self, plan: SocketPlan) -> list[tuple[str, list[str]]]:
+        """``[(stream base URL, names)]``: Spot in one, futures split by route."""
+        if plan.market == "spot":
+            if self.STREAM_URL != _LEGACY_STREAM_URL:
+                return [(self.STREAM_URL.rstrip("/"), list(plan.streams))]
+            return [(self._endpoints.stream_url, list(plan.streams))]
+        if self.FSTREAM_URL != _LEGACY_FSTREAM_URL:
+            futures_base: str | None = self.FSTREAM_URL.rstrip("/")
+        else:
+            futures_base = self._endpoints.futures_stream_url
+        if futures_base is None:
+            raise ValueError(
+                f"{self._endpoints.name} has no USD-M futures streams; "
+                "use tld='com' or set FSTREAM_URL"
+            )
+        routes: dict[str, list[str]] = {}
+        for name in plan.streams:
+            routes.setdefault(legacy_paths.futures_route(name), []).append(name)
+        return [(f"{futures_base}/{route}", names) for route, names in routes.items()]
+
+    def _clients_for(self, plan: SocketPlan) -> list[tuple[StreamClient, list[str]]]:
+        """On the reactor thread: one shared StreamClient per base URL."""
+        futures = plan.market == "futures"
+        pairs = []
+        for base, names in self._bases(plan):
+            client = self._stream_clients.get(base)
+            if client is None:
+                client = StreamClient(
+                    self._reactor,
+                    self._endpoints,
+                    stream_url=base,
+                    policy=self._policy(futures),
+                    trust_root=self._options.trust_root,
+                    validate=None if futures else legacy_paths.streams.validate,
+                    name="futures" if futures else "spot",
+                )
+                self._stream_clients[base] = client
+            pairs.append((client, names))
+        return pairs
+
+    def _policy(self, futures: bool) -> ConnectionPolicy:
+        options = self._options
+        stall = options.stall_timeout
+        if stall is None:
+            stall = _FUTURES_STALL_TIMEOUT if futures else 60.0
+        return ConnectionPolicy(
+            max_retries=options.max_retries, stall_timeout=stall, rotate_after=options.rotate_after
+        )
+
+    def _resolve_endpoints(self, client: Any) -> Endpoints:
+        options = self._options
+        if options.endpoints is not None:
+            return options.endpoints
+        testnet = options.testnet
+        if testnet is None:
+            testnet = bool(getattr(client, "testnet", False))
+        if testnet:
+            return Endpoints.testnet()
+        return Endpoints.for_tld(options.tld or getattr(client, "tld", None) or "com")
+
+    def _forget(self, socket: _LegacySocket) -> None:
+        """Release a dead socket's key (0.7.11 kept it, so a restart returned False)."""
+        with self._registry_lock:
+            if self._conns.get(socket.key) is socket:
+                del self._conns[socket.key]
+
+    def _stop_matching(self, prefix: str, name: str) -> None:
+        warnings.warn(
+            f"{name}() is deprecated since python-binance 0.3.4; use stop_socket(conn_key)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        with self._registry_lock:
+            keys = [k for k, s in self._conns.items() if s.plan.key.startswith(prefix)]
+        for key in keys:
+            self.stop_socket(key)
+
+    def _in_reactor(self, function: Callable[[], Any]) -> None:
+        """Run on the reactor thread without waiting (queued until the reactor runs)."""
+        if isInIOThread() and self._reactor.running:
+            function()
+        else:
+            self._reactor.callFromThread(function)
+
+    def _watch_shutdown(self) -> None:
+        if not self._shutdown_watched:
+            self._shutdown_watched = True
+            self._reactor.addSystemEventTrigger("before", "shutdown", self._closed_event.set)
+
+
+def _event_message(event: ConnectionEvent) -> dict[str, Any]:
+    """A connection event as an in-band dict, for ``on_event=True``."""
+    message: dict[str, Any] = {"e": "event", "type": event.kind.value, "m": event.reason or ""}
+    for field in ("attempt", "delay", "gap", "code"):
+        value = getattr(event, field)
+        if value is not None:
+            message[field] = value
+    return message
+
+
+def _note_once(note: str) -> None:
+    with _noted_lock:
+        if note in _noted:
+            return
+        _noted.add(note)
+    log.warn("{note}", note=note)
