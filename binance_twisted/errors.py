@@ -8,10 +8,14 @@ legacy code passed one shared, mutable class-level dict to every callback).
 from __future__ import annotations
 
 __all__ = [
+    "BinanceAPIError",
     "BinanceTwistedError",
     "ClientClosedError",
     "ConnectionGaveUpError",
+    "EndpointRemovedError",
+    "MissingCredentialsError",
     "NotConnectedError",
+    "RateLimitedError",
     "StreamRequestError",
     "error_message",
 ]
@@ -47,6 +51,45 @@ class ConnectionGaveUpError(BinanceTwistedError):
 
 class NotConnectedError(BinanceTwistedError):
     """A request needs an open connection and there is none right now."""
+
+
+class BinanceAPIError(BinanceTwistedError):
+    """Binance refused a REST or WebSocket API request.
+
+    ``status`` is the HTTP (or WS API) status, ``code`` and ``msg`` Binance's error body
+    (``code`` is ``None`` when the body was not Binance JSON, e.g. an nginx page), and
+    ``retry_after`` the seconds Binance asked us to wait (429/418), if it said.
+    The text never contains request parameters, so no key or signature can leak into it.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: int | None,
+        msg: str,
+        retry_after: float | None = None,
+        request: str | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.msg = msg
+        self.retry_after = retry_after
+        self.request = request
+        where = f"{request}: " if request else ""
+        wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+        super().__init__(f"{where}HTTP {status}, Binance code {code}: {msg}{wait}")
+
+
+class RateLimitedError(BinanceAPIError):
+    """429 (rate limit) or 418 (IP banned): wait ``retry_after`` seconds before any retry."""
+
+
+class EndpointRemovedError(BinanceAPIError):
+    """410 Gone: Binance removed this endpoint (e.g. Spot listenKeys); never retried."""
+
+
+class MissingCredentialsError(BinanceTwistedError, ValueError):
+    """An account operation was asked for without the API key or secret it needs."""
 
 
 class ClientClosedError(BinanceTwistedError):
