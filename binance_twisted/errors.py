@@ -16,6 +16,7 @@ __all__ = [
     "MissingCredentialsError",
     "NotConnectedError",
     "RateLimitedError",
+    "RequestTimeoutError",
     "StreamRequestError",
     "error_message",
 ]
@@ -99,3 +100,18 @@ class ClientClosedError(BinanceTwistedError):
 def error_message(error_type: str, message: str) -> dict[str, str]:
     """The legacy in-band error shape ``{'e': 'error', 'type': ..., 'm': ...}``, a new dict."""
     return {"e": "error", "type": error_type, "m": message}
+
+
+class RequestTimeoutError(BinanceTwistedError, TimeoutError):
+    """No (complete) reply within the request timeout; the request's outcome is unknown.
+
+    ``request`` names the request (``"METHOD /path"`` for REST, never its parameters) and
+    ``timeout`` is the limit in seconds, when the raiser knows them.
+    """
+
+    def __init__(
+        self, message: str, *, request: str | None = None, timeout: float | None = None
+    ) -> None:
+        self.request = request
+        self.timeout = timeout
+        super().__init__(message)

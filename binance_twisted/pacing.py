@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-__all__ = ["Pacer"]
+__all__ = ["Pacer", "Unpaced"]
 
 
 class Pacer:
@@ -55,3 +55,19 @@ class Pacer:
             self._next_allowed = now + self._interval
         if self._queue:
             self._call = self._clock.callLater(self._next_allowed - now, self._drain)
+
+
+class Unpaced:
+    """The Pacer interface without pacing, for the WebSocket API.
+
+    Binance's 5 messages per second apply to market-stream connections; the WebSocket API
+    limits request *weight* instead, which Binance reports in every reply.
+    """
+
+    queued = 0
+
+    def __init__(self, send: Callable[[bytes], None]) -> None:
+        self.send = send
+
+    def stop(self) -> None:
+        """Nothing is ever queued."""

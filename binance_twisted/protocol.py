@@ -24,7 +24,7 @@ from binance_twisted.tls import describe_tls_failure
 
 if TYPE_CHECKING:
     from binance_twisted.connection import StreamConnection
-    from binance_twisted.pacing import Pacer
+    from binance_twisted.pacing import Pacer, Unpaced
     from binance_twisted.stats import ConnectionStats
 
 __all__ = ["Deliver", "SessionFactory", "StreamProtocol"]
@@ -42,7 +42,7 @@ class StreamProtocol(WebSocketClientProtocol):
     stats: ConnectionStats
     deliver: Deliver
     seconds: Callable[[], float]
-    pacer: Pacer
+    pacer: Pacer | Unpaced
 
     def __init__(self) -> None:
         super().__init__()

@@ -39,7 +39,7 @@ from twisted.python.failure import Failure
 from binance_twisted._json import dumps
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, NotConnectedError
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.pacing import Pacer
+from binance_twisted.pacing import Pacer, Unpaced
 from binance_twisted.protocol import SessionFactory, StreamProtocol
 from binance_twisted.stats import ConnectionStats
 from binance_twisted.tls import client_tls_options, describe_tls_failure
@@ -180,6 +180,10 @@ class ReconnectingSession:
         """The URL of the next connection attempt."""
         raise NotImplementedError
 
+    def _pacer(self, send: Callable[[bytes], None]) -> Pacer | Unpaced:
+        """How control messages leave: paced under Binance's 5 msg/s by default."""
+        return Pacer(self._reactor, self.policy.control_rate, send)
+
     def _prepare(self, proto: StreamProtocol) -> None:
         """A protocol was built for a new attempt (before its handshake)."""
 
@@ -242,7 +246,7 @@ class ReconnectingSession:
         proto.stats = self.stats
         proto.seconds = self._reactor.seconds
         proto.deliver = drop
-        proto.pacer = Pacer(self._reactor, self.policy.control_rate, _sender(proto))
+        proto.pacer = self._pacer(_sender(proto))
         self._prepare(proto)
 
     def session_opened(self, proto: StreamProtocol) -> None:
@@ -269,7 +273,13 @@ class ReconnectingSession:
         if proto is not None:
             proto.pacer.stop()
             proto.deliver = drop
-            fail_requests(proto, NotConnectedError(f"{self.name}: connection lost: {reason}"))
+            fail_requests(
+                proto,
+                NotConnectedError(
+                    f"{self.name}: connection lost ({reason}); the execution status of "
+                    "requests in flight is unknown"
+                ),
+            )
         if self._rotation is not None and factory is self._rotation.factory:
             self._rotation.candidate_lost(reason)
         elif factory is self._factory:
@@ -427,7 +437,7 @@ class ReconnectingSession:
         self._factory = rotation.factory
         self._session = candidate
         rotation.old.deliver = drop
-        close_session(rotation.old)
+        rotation.retire_old()
         self.stats.rotations += 1
         self.stats.connected = True
         self.stats.connected_since = candidate.opened_at
@@ -436,11 +446,15 @@ class ReconnectingSession:
         if rotation.lingers():
             # the new session may still repeat what the old one delivered last
             self._tail_call = self._reactor.callLater(
-                self.policy.handover_timeout, rotation.stop_filtering
+                self.policy.handover_timeout, self._end_tail, rotation
             )
         else:
             rotation.stop_filtering()
         self._became_current()
+
+    def _end_tail(self, rotation: Rotation) -> None:
+        self._tail_call = None
+        rotation.stop_filtering()
 
     def _abandon_rotation(self, rotation: Rotation, reason: str) -> None:
         """The candidate failed: keep the old session and try again later."""
@@ -466,13 +480,18 @@ class ReconnectingSession:
         self._rotation = None
 
     def _send_request(
-        self, proto: StreamProtocol, method: str, params: Any, context: Any = None
+        self,
+        proto: StreamProtocol,
+        method: str,
+        params: Any,
+        d: defer.Deferred | None = None,
     ) -> defer.Deferred:
-        """Send ``{"method", "id", "params"}`` (paced); fires with the reply's ``result``."""
+        """Send ``{"method", "id", "params"}`` (paced); ``d`` fires with the reply's ``result``."""
         request_id = self._next_id
         self._next_id += 1
-        d: defer.Deferred = defer.Deferred()
-        proto.pending[request_id] = (method, context if context is not None else params, d)
+        if d is None:
+            d = defer.Deferred()
+        proto.pending[request_id] = (method, params, d)
         message: dict[str, Any] = {"method": method, "id": request_id}
         if params is not None:
             message["params"] = params
@@ -561,6 +580,10 @@ class Rotation:
     def restore_old(self) -> None:
         """The candidate failed: the old session delivers normally again."""
 
+    def retire_old(self) -> None:
+        """After the switch: close the old session."""
+        close_session(self.old)
+
     def finish(self) -> None:
         """Switch whatever is left and complete."""
         if self.session._rotation is not self:
@@ -609,7 +632,8 @@ def fail_requests(proto: StreamProtocol, error: Exception) -> None:
     """Fail every request of ``proto`` still waiting for its reply."""
     pending, proto.pending = proto.pending, {}
     for _method, _params, deferred in pending.values():
-        deferred.errback(error)
+        if not deferred.called:
+            deferred.errback(error)
 
 
 def _describe(proto: StreamProtocol | None, failure: Failure) -> str:

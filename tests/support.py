@@ -29,18 +29,25 @@ BASE_URL = "ws://127.0.0.1:9"
 class Harness:
     """One connection, its clock, the events it emitted and the sessions it opened."""
 
-    def __init__(self, policy: ConnectionPolicy | None = None) -> None:
+    def __init__(
+        self,
+        policy: ConnectionPolicy | None = None,
+        make: Callable[..., Any] | None = None,
+    ) -> None:
         self.clock = MemoryReactorClock()
         self.events: list[ConnectionEvent] = []
         self.received: list[tuple[str, Any]] = []
-        self.connection = StreamConnection(
-            self.clock,
-            "spot-1",
-            BASE_URL,
-            policy=policy or ConnectionPolicy(),
-            trust_root=ssl.platformTrust(),
-            on_event=self.events.append,
-        )
+        if make is None:
+            self.connection = StreamConnection(
+                self.clock,
+                "spot-1",
+                BASE_URL,
+                policy=policy or ConnectionPolicy(),
+                trust_root=ssl.platformTrust(),
+                on_event=self.events.append,
+            )
+        else:
+            self.connection = make(self.clock, self.events.append)
 
     def route(self, *streams: str) -> None:
         """Send every payload of ``streams`` to ``self.received``."""

@@ -1,0 +1,558 @@
+"""The WebSocket API: requests by id over one persistent connection, and user-data streams.
+
+:class:`WebSocketAPI` is a :class:`~binance_twisted.session.ReconnectingSession` (backoff,
+watchdog, 24 h and ``serverShutdown`` rotation, events) that carries:
+
+* **requests**: ``request(method, params, signed=...)`` fires with the ``result``; every
+  request has a timeout; a non-200 status fails with
+  :class:`~binance_twisted.errors.BinanceAPIError` (``RateLimitedError`` for 429/418, with
+  ``retry_after``); a request in flight when the connection drops fails with
+  :class:`~binance_twisted.errors.NotConnectedError` ("execution status unknown"): it is
+  never resent, because an order may or may not have been placed. The last ``rateLimits``
+  Binance reported are kept in :attr:`WebSocketAPI.rate_limits`.
+* **user-data subscriptions** (:class:`UserDataSubscription`): events arrive as
+  ``{"subscriptionId", "event"}`` and are routed to their subscription. Every new session
+  (reconnect, rotation) subscribes them again, and so does an ``eventStreamTerminated`` the
+  user did not ask for. During a rotation both sessions deliver for a moment; repeats are
+  dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+
+from binance_twisted._json import dumps
+from binance_twisted.endpoints import Endpoints
+from binance_twisted.errors import (
+    BinanceAPIError,
+    ClientClosedError,
+    ConnectionGaveUpError,
+    MissingCredentialsError,
+    RateLimitedError,
+    RequestTimeoutError,
+)
+from binance_twisted.events import ConnectionEvent
+from binance_twisted.pacing import Unpaced
+from binance_twisted.protocol import StreamProtocol
+from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotation, close_session
+from binance_twisted.signing import Signer, load_signer, sign_ws_params
+from binance_twisted.tls import TrustRoot, load_trust_root
+
+__all__ = ["UserDataSubscription", "WebSocketAPI"]
+
+log = Logger(namespace="binance_twisted.wsapi")
+
+_INVALID_TIMESTAMP = -1021
+_RECENT_EVENTS = 4096
+
+
+class WebSocketAPI(ReconnectingSession):
+    """One connection to Binance's WebSocket API (``ws_api_url`` of ``endpoints``).
+
+    ``api_key`` and ``private_key_or_secret`` (an HMAC secret, or an RSA/Ed25519 PEM key or
+    path) are needed for signed requests and user data only. ``return_rate_limits=False``
+    asks Binance to leave ``rateLimits`` out of replies.
+    """
+
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        endpoints: Endpoints | None = None,
+        *,
+        url: str | None = None,
+        api_key: str | None = None,
+        private_key_or_secret: Any = None,
+        policy: ConnectionPolicy | None = None,
+        trust_root: TrustRoot = None,
+        request_timeout: float = 10.0,
+        return_rate_limits: bool = True,
+        recv_window: float | None = None,
+        on_event: Callable[[ConnectionEvent], Any] | None = None,
+        name: str = "ws-api",
+    ) -> None:
+        endpoints = endpoints if endpoints is not None else Endpoints.for_tld("com")
+        base = url if url is not None else endpoints.ws_api_url
+        if base is None:
+            raise ValueError(f"{endpoints.name} has no WebSocket API; pass url=")
+        if not base.startswith(("wss://", "ws://")):
+            raise ValueError(f"url must start with wss:// or ws://, got {base!r}")
+        if request_timeout <= 0:
+            raise ValueError(f"request_timeout must be positive, got {request_timeout!r}")
+        super().__init__(
+            reactor,
+            name,
+            base,
+            policy=policy if policy is not None else ConnectionPolicy(),
+            trust_root=load_trust_root(trust_root),
+            on_event=on_event if on_event is not None else _ignore,
+        )
+        self.api_key = api_key
+        self._signer: Signer | None = (
+            load_signer(private_key_or_secret) if private_key_or_secret is not None else None
+        )
+        self.request_timeout = request_timeout
+        self.return_rate_limits = return_rate_limits
+        self.recv_window = recv_window
+        #: The ``rateLimits`` of the latest reply that carried them.
+        self.rate_limits: list[dict[str, Any]] = []
+        #: Milliseconds to add to the local clock for ``timestamp`` (see :meth:`sync_time`).
+        self.time_offset = 0.0
+        self._queued: list[tuple[str, dict | None, bool, defer.Deferred]] = []
+        self._subscriptions: list[UserDataSubscription] = []
+        self._recent: deque[bytes] = deque(maxlen=_RECENT_EVENTS)
+        self._recent_set: set[bytes] = set()
+        self._draining: set[StreamProtocol] = set()
+
+    def __repr__(self) -> str:
+        keyed = "with key" if self.api_key else "no key"
+        return f"<WebSocketAPI {self.name} {self._state} {keyed}>"
+
+    @property
+    def key_type(self) -> str | None:
+        """``HMAC``, ``RSA`` or ``ED25519`` (``None`` without a key)."""
+        return self._signer.key_type if self._signer is not None else None
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the connection now (requests and subscriptions open it on demand anyway)."""
+        if self._state == "idle":
+            self._start()
+
+    def request(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        signed: bool = False,
+        timeout: float | None = None,
+    ) -> defer.Deferred:
+        """Send one request; fires with its ``result``, fails with the error Binance gave.
+
+        ``signed`` adds ``apiKey``, ``timestamp`` (local time plus :attr:`time_offset`) and
+        ``signature`` at send time. Without a connection the request waits for one (its
+        timeout runs meanwhile).
+        """
+        if not isinstance(method, str) or not method:
+            raise ValueError(f"method must be a non-empty string, got {method!r}")
+        if signed:
+            self._need_credentials()
+        if self._state in ("closing", "closed"):
+            return defer.fail(ClientClosedError(f"{self.name} is closed"))
+        if self._state == "gave_up":
+            return defer.fail(ConnectionGaveUpError(self.name, 0, self._last_reason))
+        d: defer.Deferred = defer.Deferred()
+        timer = self._reactor.callLater(
+            timeout if timeout is not None else self.request_timeout, self._timed_out, method, d
+        )
+        d.addBoth(_cancel_timer, timer)
+        params = dict(params) if params else None
+        if self._session is not None:
+            self._send(self._session, method, params, signed, d)
+        else:
+            self._queued.append((method, params, signed, d))
+            if self._state == "idle":
+                self._start()
+        return d
+
+    def sync_time(self) -> defer.Deferred:
+        """Ask Binance for its time (``time``) and keep the offset for signed timestamps."""
+        sent = self._reactor.seconds()
+        d = self.request("time")
+
+        def keep(result: dict) -> float:
+            received = self._reactor.seconds()
+            local_ms = (sent + received) / 2 * 1000
+            self.time_offset = float(result["serverTime"]) - local_ms
+            return self.time_offset
+
+        return d.addCallback(keep)
+
+    def subscribe_user_data(
+        self,
+        on_event: Callable[[dict], Any],
+        *,
+        on_error: Callable[[Exception], Any] | None = None,
+        logon: bool = False,
+    ) -> defer.Deferred:
+        """Receive this key's Spot user data; fires with a :class:`UserDataSubscription`.
+
+        Default: ``userDataStream.subscribe.signature`` (any key type, no logon). With
+        ``logon=True`` (Ed25519 keys): ``session.logon`` then ``userDataStream.subscribe``.
+        """
+        self._need_credentials()
+        if logon and self.key_type != "ED25519":
+            raise ValueError("logon=True needs an Ed25519 key (Binance's session.logon rule)")
+        kind = "logon" if logon else "signature"
+        return self._add_subscription(UserDataSubscription(self, kind, on_event, on_error))
+
+    def subscribe_listen_token(
+        self,
+        token_source: Callable[[], defer.Deferred],
+        on_event: Callable[[dict], Any],
+        *,
+        on_error: Callable[[Exception], Any] | None = None,
+    ) -> defer.Deferred:
+        """Margin user data: ``token_source()`` fires with ``(listenToken, expiration_ms)``.
+
+        The token is renewed (a new one subscribed) well before it expires, and after every
+        new session; fires with the :class:`UserDataSubscription`.
+        """
+        subscription = UserDataSubscription(self, "listenToken", on_event, on_error, token_source)
+        return self._add_subscription(subscription)
+
+    # -- the session hooks ------------------------------------------------------------------
+
+    def _pacer(self, send: Callable[[bytes], None]) -> Unpaced:
+        return Unpaced(send)
+
+    def url_for_attempt(self) -> str:
+        if self.return_rate_limits:
+            return self._base
+        separator = "&" if "?" in self._base else "?"
+        return f"{self._base}{separator}returnRateLimits=false"
+
+    def _opened(self, proto: StreamProtocol) -> None:
+        for subscription in self._subscriptions:
+            subscription.resubscribe(proto)
+
+    def _became_current(self) -> None:
+        session = self._session
+        queued, self._queued = self._queued, []
+        for method, params, signed, d in queued:
+            if not d.called and session is not None:
+                self._send(session, method, params, signed, d)
+
+    def _stopping(self, error: Exception) -> None:
+        queued, self._queued = self._queued, []
+        for _method, _params, _signed, d in queued:
+            if not d.called:
+                d.errback(error)
+        for subscription in list(self._subscriptions):
+            subscription.connection_ended(error)
+
+    def _make_rotation(self, reason: str) -> Rotation:
+        return _ApiHandover(self, reason)
+
+    def response_received(self, proto: StreamProtocol, message: dict) -> None:
+        """A reply: fire its request; keep the rate limits it reports."""
+        limits = message.get("rateLimits")
+        if limits is not None:
+            self.rate_limits = limits
+        entry = proto.pending.pop(message.get("id"), None)  # type: ignore[arg-type]
+        if entry is None:
+            if message.get("status", 200) != 200:
+                self._report_error(f"unmatched error reply: {_error_text(message)}", None)
+            return
+        method, _context, d = entry
+        if d.called:
+            return
+        status = message.get("status", 200)
+        if status == 200:
+            d.callback(message.get("result"))
+        else:
+            d.errback(_api_error(method, status, message.get("error") or {}))
+        if proto in self._draining:
+            self._close_drained()
+
+    def unwrapped_message(self, proto: StreamProtocol, message: Any) -> None:
+        """An event: user data (routed by ``subscriptionId``) or ``serverShutdown``."""
+        if type(message) is not dict or type(message.get("event")) is not dict:
+            self._report_error("unexpected message dropped", None, key="raw")
+            return
+        event = message["event"]
+        if event.get("e") == "serverShutdown":
+            if proto is self._session:
+                self.rotate("serverShutdown")
+            return
+        if self._seen_before(event):
+            return
+        subscription_id = message.get("subscriptionId")
+        for subscription in self._subscriptions:
+            if subscription.ids.get(proto) == subscription_id:
+                subscription.deliver(proto, event)
+                return
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _need_credentials(self) -> None:
+        missing = [
+            n
+            for n, v in (("api_key", self.api_key), ("private_key_or_secret", self._signer))
+            if not v
+        ]
+        if missing:
+            raise MissingCredentialsError(
+                f"{' and '.join(missing)} needed for signed requests and user data"
+            )
+
+    def _send(
+        self,
+        proto: StreamProtocol,
+        method: str,
+        params: dict | None,
+        signed: bool,
+        d: defer.Deferred,
+    ) -> None:
+        """Sign (at send time, so the timestamp is fresh) and send; chain into ``d``."""
+        if signed:
+            assert self._signer is not None and self.api_key is not None
+            params = dict(params or {})
+            params["timestamp"] = int(time.time() * 1000 + self.time_offset)
+            if self.recv_window is not None and "recvWindow" not in params:
+                params["recvWindow"] = self.recv_window
+            params = sign_ws_params(params, self.api_key, self._signer)
+        self._send_request(proto, method, params, d)
+
+    def _timed_out(self, method: str, d: defer.Deferred) -> None:
+        if not d.called:
+            d.errback(
+                RequestTimeoutError(
+                    f"{self.name}: no reply to {method} within the timeout; "
+                    "its execution status is unknown",
+                    request=method,
+                )
+            )
+        self._close_drained()
+
+    def _close_drained(self) -> None:
+        """Close retired sessions whose every request was answered or timed out."""
+        for proto in list(self._draining):
+            if all(entry[2].called for entry in proto.pending.values()):
+                self._draining.discard(proto)
+                close_session(proto)
+
+    def _add_subscription(self, subscription: UserDataSubscription) -> defer.Deferred:
+        self._subscriptions.append(subscription)
+        if self._state == "idle":
+            self._start()
+        elif self._session is not None:
+            subscription.resubscribe(self._session)
+        return subscription.ready
+
+    def _seen_before(self, event: dict) -> bool:
+        """During and right after a rotation both sessions may deliver the same event."""
+        if self._rotation is None and self._tail_call is None:
+            return False
+        fingerprint = dumps(event)
+        if fingerprint in self._recent_set:
+            return True
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_set.discard(self._recent[0])
+        self._recent.append(fingerprint)
+        self._recent_set.add(fingerprint)
+        return False
+
+
+class UserDataSubscription:
+    """One account's user-data stream; subscribed again on every new session."""
+
+    def __init__(
+        self,
+        api: WebSocketAPI,
+        kind: str,
+        on_event: Callable[[dict], Any],
+        on_error: Callable[[Exception], Any] | None,
+        token_source: Callable[[], defer.Deferred] | None = None,
+    ) -> None:
+        self.api = api
+        self.kind = kind
+        self.on_event = on_event
+        self.on_error = on_error
+        self.token_source = token_source
+        #: subscriptionId per session (Binance numbers them per connection)
+        self.ids: dict[StreamProtocol, int] = {}
+        self.active = True
+        self.ready: defer.Deferred = defer.Deferred()
+        self._renewal: IDelayedCall | None = None
+        self._resynced = False
+
+    def __repr__(self) -> str:
+        return f"<UserDataSubscription {self.kind} {'active' if self.active else 'ended'}>"
+
+    def unsubscribe(self) -> defer.Deferred:
+        """End the subscription (``userDataStream.unsubscribe``); events stop."""
+        self.active = False
+        self._cancel_renewal()
+        if self in self.api._subscriptions:
+            self.api._subscriptions.remove(self)
+        session = self.api._session
+        subscription_id = self.ids.get(session) if session is not None else None
+        self.ids.clear()
+        if subscription_id is None:
+            return defer.succeed(None)
+        d = self.api.request("userDataStream.unsubscribe", {"subscriptionId": subscription_id})
+        return d.addCallback(lambda _: None)
+
+    def resubscribe(self, proto: StreamProtocol) -> None:
+        """Subscribe on ``proto`` (a new session, or after an unrequested termination)."""
+        if not self.active:
+            return
+        self.ids.pop(proto, None)
+        d = self._subscribe_request(proto)
+        d.addCallbacks(self._subscribed, self._failed, callbackArgs=(proto,), errbackArgs=(proto,))
+
+    def deliver(self, proto: StreamProtocol, event: dict) -> None:
+        if event.get("e") == "eventStreamTerminated":
+            self.ids.pop(proto, None)
+            if self.active and proto is self.api._session:
+                log.info(
+                    "{api}: user data stream ended by Binance; subscribing again", api=self.api.name
+                )
+                self.resubscribe(proto)
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            log.failure(
+                "{api}: user-data callback raised on {e}", api=self.api.name, e=event.get("e")
+            )
+
+    def connection_ended(self, error: Exception) -> None:
+        """The API connection closed or gave up: nothing more will come."""
+        self.ids.clear()
+        self._cancel_renewal()
+        if not self.ready.called:
+            self.ready.errback(error)
+        elif self.active and not isinstance(error, ClientClosedError):
+            self._report(error)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _subscribe_request(self, proto: StreamProtocol) -> defer.Deferred:
+        api = self.api
+        if self.kind == "signature":
+            d: defer.Deferred = defer.Deferred()
+            api._send(proto, "userDataStream.subscribe.signature", None, True, d)
+            return d
+        if self.kind == "logon":
+            logged_on: defer.Deferred = defer.Deferred()
+            api._send(proto, "session.logon", None, True, logged_on)
+            return logged_on.addCallback(
+                lambda _: api._send_request(proto, "userDataStream.subscribe", None)
+            )
+        assert self.token_source is not None
+        d = defer.maybeDeferred(self.token_source)
+
+        def subscribe(token: tuple[str, int]) -> defer.Deferred:
+            listen_token, expiration = token
+            self._schedule_renewal(expiration)
+            return api._send_request(
+                proto, "userDataStream.subscribe.listenToken", {"listenToken": listen_token}
+            )
+
+        return d.addCallback(subscribe)
+
+    def _subscribed(self, result: Any, proto: StreamProtocol) -> None:
+        self.ids[proto] = int(result["subscriptionId"])
+        self._resynced = False
+        if not self.ready.called:
+            self.ready.callback(self)
+        handover = self.api._rotation
+        if isinstance(handover, _ApiHandover) and proto is handover.candidate:
+            handover.subscribed()
+
+    def _failed(self, failure: Any, proto: StreamProtocol) -> None:
+        error = failure.value
+        if (
+            isinstance(error, BinanceAPIError)
+            and error.code == _INVALID_TIMESTAMP
+            and not self._resynced
+        ):
+            self._resynced = True  # resync the clock once, then try once more
+            self.api.sync_time().addCallbacks(
+                lambda _: self.resubscribe(proto), lambda f: self._failed(f, proto)
+            )
+            return
+        if not self.ready.called:
+            self.active = False
+            if self in self.api._subscriptions:
+                self.api._subscriptions.remove(self)
+            self.ready.errback(failure)
+            return
+        self._report(error)
+
+    def _report(self, error: Exception) -> None:
+        log.error("{api}: user data: {error}", api=self.api.name, error=error)
+        if self.on_error is not None:
+            try:
+                self.on_error(error)
+            except Exception:
+                log.failure("{api}: on_error raised", api=self.api.name)
+
+    def _schedule_renewal(self, expiration_ms: int) -> None:
+        """Subscribe a fresh token well before this one expires (10 % or 5 min early)."""
+        self._cancel_renewal()
+        remaining = expiration_ms / 1000 - time.time()
+        lead = max(remaining * 0.1, min(300.0, remaining / 2))
+        self._renewal = self.api._reactor.callLater(max(remaining - lead, 1.0), self._renew)
+
+    def _renew(self) -> None:
+        self._renewal = None
+        session = self.api._session
+        if self.active and session is not None:
+            self.resubscribe(session)
+
+    def _cancel_renewal(self) -> None:
+        if self._renewal is not None and self._renewal.active():
+            self._renewal.cancel()
+        self._renewal = None
+
+
+class _ApiHandover(Rotation):
+    """Rotation of the WS API: resubscribe on the candidate, then switch.
+
+    New requests keep going to the old session until the switch; afterwards the old one is
+    closed once its last in-flight request is answered (or its timeout fired).
+    """
+
+    session: WebSocketAPI
+
+    def begin(self, proto: StreamProtocol) -> None:
+        self.subscribed()
+
+    def subscribed(self) -> None:
+        candidate = self.candidate
+        if candidate is None:
+            return
+        if all(candidate in s.ids for s in self.session._subscriptions if s.active):
+            self.finish()
+
+    def lingers(self) -> bool:
+        return bool(self.session._subscriptions)
+
+    def retire_old(self) -> None:
+        """Close the old session once its in-flight requests are answered (or timed out)."""
+        self.session._draining.add(self.old)
+        self.session._close_drained()
+
+
+def _api_error(method: str, status: int, error: dict) -> BinanceAPIError:
+    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    retry_ms = data.get("retryAfter") if data else None
+    retry_after = max(0.0, retry_ms / 1000 - time.time()) if retry_ms else None
+    cls = RateLimitedError if status in (418, 429) else BinanceAPIError
+    code = error.get("code") if isinstance(error.get("code"), int) else None
+    return cls(status, code, str(error.get("msg", "no message")), retry_after, request=method)
+
+
+def _error_text(message: dict) -> str:
+    error = message.get("error") or {}
+    return f"status {message.get('status')}: {error.get('code')} {error.get('msg')}"
+
+
+def _cancel_timer(result: Any, timer: IDelayedCall) -> Any:
+    if timer.active():
+        timer.cancel()
+    return result
+
+
+def _ignore(event: ConnectionEvent) -> None:
+    """Default ``on_event``: events are still logged by the session."""
