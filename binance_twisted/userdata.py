@@ -1,0 +1,265 @@
+"""Account (user-data) streams on today's Binance, one function per mechanism.
+
+* **Spot**: the WebSocket API (``userDataStream.subscribe.signature``), see
+  :meth:`binance_twisted.wsapi.WebSocketAPI.subscribe_user_data`.
+* **Margin** (cross and isolated): a ``listenToken`` from ``POST /sapi/v1/userListenToken``
+  subscribed on the WebSocket API and renewed before it expires: :func:`subscribe_margin`.
+* **USD-M and COIN-M futures, portfolio margin, the margin risk stream, Binance.US Spot**:
+  a listenKey, kept alive, on its own stream socket: :class:`ListenKeyStream`.
+
+A listenKey is a credential: it never appears in logs, reprs or error text here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+
+from binance_twisted.endpoints import Endpoints
+from binance_twisted.errors import BinanceAPIError
+from binance_twisted.events import ConnectionEvent
+from binance_twisted.protocol import StreamProtocol
+from binance_twisted.rest import ListenKeys, RestClient, create_listen_token
+from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotation
+from binance_twisted.tls import TrustRoot, load_trust_root
+from binance_twisted.wsapi import WebSocketAPI
+
+__all__ = ["ListenKeyStream", "listen_key_stream_url", "subscribe_margin"]
+
+log = Logger(namespace="binance_twisted.userdata")
+
+_INVALID_LISTEN_KEY = -1125
+_KEEPALIVE_RETRY = 60.0
+
+
+#: product → (the Endpoints field of its stream host, how the key is put in the URL)
+_STREAM_FORMS = {
+    "futures": ("futures_private_url", "/ws?listenKey="),
+    "coin_futures": ("coin_futures_stream_url", "/ws/"),
+    "portfolio_margin": ("portfolio_margin_stream_url", "/ws/"),
+    "margin_risk": ("margin_risk_stream_url", "/ws/"),
+    "us_spot": ("stream_url", "/ws/"),
+}
+
+
+def _stream_base(endpoints: Endpoints, product: str) -> str:
+    if product not in _STREAM_FORMS:
+        raise ValueError(f"product must be one of {', '.join(_STREAM_FORMS)}, got {product!r}")
+    base = getattr(endpoints, _STREAM_FORMS[product][0])
+    if base is None:
+        raise ValueError(f"{endpoints.name} has no stream endpoint for {product}")
+    return str(base).rstrip("/")
+
+
+def listen_key_stream_url(endpoints: Endpoints, product: str, key: str) -> str:
+    """Where the events of ``product``'s listenKey ``key`` are served (2026 layout)."""
+    return f"{_stream_base(endpoints, product)}{_STREAM_FORMS[product][1]}{key}"
+
+
+def subscribe_margin(
+    api: WebSocketAPI,
+    rest: RestClient,
+    on_event: Callable[[dict], Any],
+    *,
+    symbol: str | None = None,
+    on_error: Callable[[Exception], Any] | None = None,
+) -> defer.Deferred:
+    """Cross-margin (or, with ``symbol``, isolated-margin) user data via a listenToken.
+
+    ``rest`` must be signed (API key and secret) on the Spot REST base (``/sapi``). Fires
+    with the :class:`~binance_twisted.wsapi.UserDataSubscription`; tokens are renewed
+    before they expire and after every reconnect.
+    """
+    return api.subscribe_listen_token(
+        lambda: create_listen_token(rest, symbol=symbol), on_event, on_error=on_error
+    )
+
+
+class ListenKeyStream(ReconnectingSession):
+    """A listenKey stream: create the key, connect, keep it alive, recreate it when it dies.
+
+    Every ``keepalive_every`` seconds (default 30 min, half the key's 60-min life) the key
+    is extended with PUT. A transient keepalive failure is retried every minute; ``-1125``
+    (key unknown), ``listenKeyExpired`` or a failed keepalive recreate the key, and the
+    socket moves to it make-before-break (the stale socket is closed, never leaked).
+    ``on_error`` hears about what failed; ``on_event`` receives each event dict.
+    """
+
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        endpoints: Endpoints,
+        listen_keys: ListenKeys,
+        on_event: Callable[[dict], Any],
+        *,
+        on_error: Callable[[Exception], Any] | None = None,
+        keepalive_every: float = 1800.0,
+        policy: ConnectionPolicy | None = None,
+        trust_root: TrustRoot = None,
+        on_connection_event: Callable[[ConnectionEvent], Any] | None = None,
+    ) -> None:
+        if keepalive_every <= 0:
+            raise ValueError(f"keepalive_every must be positive, got {keepalive_every!r}")
+        product = listen_keys.product.name
+        super().__init__(
+            reactor,
+            product,
+            _stream_base(endpoints, product),  # fails here, before I/O, if there is none
+            policy=policy if policy is not None else ConnectionPolicy(),
+            trust_root=load_trust_root(trust_root),
+            on_event=on_connection_event if on_connection_event is not None else _ignore,
+        )
+        self.endpoints = endpoints
+        self.listen_keys = listen_keys
+        self.on_event = on_event
+        self.on_error = on_error
+        self.keepalive_every = keepalive_every
+        self._key: str | None = None
+        self._keepalive: IDelayedCall | None = None
+        self._opened_d: list[defer.Deferred] = []
+        self._renewing = False
+
+    def __repr__(self) -> str:
+        return f"<ListenKeyStream {self.name} {self._state}>"
+
+    def start(self) -> defer.Deferred:
+        """Create the key and connect; fires with this stream once the socket is open."""
+        d: defer.Deferred = defer.Deferred()
+        self._opened_d.append(d)
+        created = self.listen_keys.start()
+
+        def connect(key: str) -> None:
+            self._key = key
+            if self._state == "idle":
+                self._start()
+
+        created.addCallbacks(connect, self._start_failed)
+        return d
+
+    # -- the session hooks ------------------------------------------------------------------
+
+    def url_for_attempt(self) -> str:
+        assert self._key is not None
+        return listen_key_stream_url(self.endpoints, self.name, self._key)
+
+    def _became_current(self) -> None:
+        self._schedule_keepalive(self.keepalive_every)
+        waiting, self._opened_d = self._opened_d, []
+        for d in waiting:
+            d.callback(self)
+
+    def _stopping(self, error: Exception) -> None:
+        self._cancel_keepalive()
+        waiting, self._opened_d = self._opened_d, []
+        for d in waiting:
+            d.errback(error)
+
+    def _make_rotation(self, reason: str) -> Rotation:
+        return _KeyRotation(self, reason)
+
+    def response_received(self, proto: StreamProtocol, message: dict) -> None:
+        self.unwrapped_message(proto, message)  # no requests here: it is an event
+
+    def unwrapped_message(self, proto: StreamProtocol, message: Any) -> None:
+        if type(message) is not dict:
+            self._report_error("unexpected message dropped", None, key="raw")
+            return
+        if type(message.get("data")) is dict:
+            message = message["data"]  # /stream form
+        kind = message.get("e")
+        if kind == "listenKeyExpired":
+            self._renew("the listen key expired")
+            return
+        if kind == "serverShutdown":
+            self.rotate("serverShutdown")
+            return
+        try:
+            self.on_event(message)
+        except Exception:
+            log.failure("{name}: user-data callback raised on {e}", name=self.name, e=kind)
+
+    # -- keepalive and renewal ------------------------------------------------------------------
+
+    def _schedule_keepalive(self, delay: float) -> None:
+        self._cancel_keepalive()
+        if self._state == "running":
+            self._keepalive = self._reactor.callLater(delay, self._keep_alive)
+
+    def _cancel_keepalive(self) -> None:
+        if self._keepalive is not None and self._keepalive.active():
+            self._keepalive.cancel()
+        self._keepalive = None
+
+    def _keep_alive(self) -> None:
+        self._keepalive = None
+        if self._key is None:
+            return
+        d = self.listen_keys.keepalive(self._key)
+        d.addCallbacks(
+            lambda _: self._schedule_keepalive(self.keepalive_every), self._keepalive_failed
+        )
+
+    def _keepalive_failed(self, failure: Any) -> None:
+        error = failure.value
+        if isinstance(error, BinanceAPIError) and error.code == _INVALID_LISTEN_KEY:
+            self._renew("the listen key is no longer valid (-1125)")
+            return
+        self._tell(error)
+        log.warn(
+            "{name}: keepalive failed ({error}); retrying in {delay:g} s",
+            name=self.name,
+            error=error,
+            delay=_KEEPALIVE_RETRY,
+        )
+        self._schedule_keepalive(_KEEPALIVE_RETRY)
+
+    def _renew(self, reason: str) -> None:
+        """Create a key (Binance may hand back the same one) and move the socket to it."""
+        if self._renewing or self._state != "running":
+            return
+        self._renewing = True
+        log.info("{name}: {reason}; creating a new listen key", name=self.name, reason=reason)
+
+        def switch(key: str) -> None:
+            self._renewing = False
+            changed = key != self._key
+            self._key = key
+            if changed:
+                self.rotate("new listen key")
+            self._schedule_keepalive(self.keepalive_every)
+
+        def failed(failure: Any) -> None:
+            self._renewing = False
+            self._tell(failure.value)
+            self._schedule_keepalive(_KEEPALIVE_RETRY)
+
+        self.listen_keys.start().addCallbacks(switch, failed)
+
+    def _start_failed(self, failure: Any) -> None:
+        self._tell(failure.value)
+        waiting, self._opened_d = self._opened_d, []
+        for d in waiting:
+            d.errback(failure)
+
+    def _tell(self, error: Exception) -> None:
+        if self.on_error is None:
+            return
+        try:
+            self.on_error(error)
+        except Exception:
+            log.failure("{name}: on_error raised", name=self.name)
+
+
+class _KeyRotation(Rotation):
+    """Moving to a new listenKey: the new socket carries everything as soon as it is open."""
+
+    def begin(self, proto: StreamProtocol) -> None:
+        self.finish()
+
+
+def _ignore(event: ConnectionEvent) -> None:
+    """Default connection-event handler: the session logs what matters."""
