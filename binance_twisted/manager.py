@@ -31,6 +31,7 @@ from binance_twisted.connection import ConnectionPolicy
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, error_message
 from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.legacy_accounts import KINDS, AccountSocket, Credentials, rest_root
 from binance_twisted.legacy_paths import SocketPlan
 from binance_twisted.logbridge import forward_to_stdlib
 from binance_twisted.reactor_thread import (
@@ -39,7 +40,11 @@ from binance_twisted.reactor_thread import (
     ensure_running,
     reactor_stopped,
 )
+from binance_twisted.rest import ListenKeys, RestClient
+from binance_twisted.signing import load_signer
 from binance_twisted.tls import TrustRoot
+from binance_twisted.userdata import ListenKeyStream
+from binance_twisted.wsapi import WebSocketAPI
 
 __all__ = ["BinanceSocketManager"]
 
@@ -49,6 +54,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _LEGACY_STREAM_URL = "wss://stream.binance.com:9443/"
 _LEGACY_FSTREAM_URL = "wss://fstream.binance.com/"
+_LEGACY_WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
 #: USD-M futures servers ping every 3 minutes, Spot every 20 s: a quiet futures session is
 #: only dead after more than two missed pings.
 _FUTURES_STALL_TIMEOUT = 400.0
@@ -65,11 +71,6 @@ _OPTIONS = (
     "trust_root",
     "on_event",
     "reactor",
-)
-_ACCOUNT_STREAMS = (
-    "account streams are not available in this version of binance-twisted: Binance removed "
-    "the Spot and margin listenKey endpoints on 2026-02-20 (user data now comes over the "
-    "WebSocket API, margin via listenToken); support for them is being built"
 )
 _noted: set[str] = set()
 _noted_lock = threading.Lock()
@@ -219,7 +220,7 @@ class BinanceSocketManager(threading.Thread):
 
     STREAM_URL = _LEGACY_STREAM_URL
     FSTREAM_URL = _LEGACY_FSTREAM_URL
-    WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
+    WS_API_URL = _LEGACY_WS_API_URL
     VSTREAM_URL = "wss://vstream.binance.com/"
     VSTREAM_TESTNET_URL = "wss://testnetws.binanceops.com/"
 
@@ -248,6 +249,9 @@ class BinanceSocketManager(threading.Thread):
         self._conns: dict[str, _LegacySocket] = {}
         self._registry_lock = threading.RLock()
         self._stream_clients: dict[str, StreamClient] = {}
+        self._api: WebSocketAPI | None = None
+        self._rest_clients: dict[str, RestClient] = {}
+        self._credentials: Credentials | None = None
         self._closed_event = threading.Event()
         self._ever_started = False
         self._shutdown_watched = False
@@ -348,20 +352,28 @@ class BinanceSocketManager(threading.Thread):
         """Futures ``!bookTicker`` for every symbol."""
         return self._start(legacy_paths.all_ticker_futures(), callback)
 
-    # -- account streams ---------------------------------------------------------------------
+    # -- account streams (Binance removed Spot and margin listenKeys on 2026-02-20) -----------
 
-    def start_user_socket(self, callback: Callable) -> str | bool:
-        """Spot user data: Binance removed its listenKey on 2026-02-20 (not supported yet)."""
-        raise NotImplementedError(_ACCOUNT_STREAMS)
+    def start_user_socket(self, callback: Callable) -> str:
+        """Spot user data, now over the WebSocket API; returns ``'user'`` (not a credential)."""
+        return self._start_account("user", callback)
 
-    def start_margin_socket(self, callback: Callable) -> str | bool:
-        """Cross-margin user data: its listenKey was removed on 2026-02-20 (not supported yet)."""
-        raise NotImplementedError(_ACCOUNT_STREAMS)
+    def start_margin_socket(self, callback: Callable) -> str:
+        """Cross-margin user data over a listenToken; returns ``'margin'``."""
+        return self._start_account("margin", callback)
 
     @_callback_may_come_first
-    def start_isolated_margin_socket(self, symbol: str, callback: Callable) -> str | bool:
-        """Isolated margin: its listenKey was removed on 2026-02-20 (not supported yet)."""
-        raise NotImplementedError(_ACCOUNT_STREAMS)
+    def start_isolated_margin_socket(self, symbol: str, callback: Callable) -> str:
+        """Isolated-margin user data over a listenToken; returns ``'isolated_margin:<SYM>'``."""
+        return self._start_account("isolated", callback, symbol)
+
+    def start_futures_user_socket(self, callback: Callable) -> str:
+        """USD-M futures user data (python-binance 1.x) over a kept-alive listenKey."""
+        return self._start_account("futures", callback)
+
+    def start_coin_futures_user_socket(self, callback: Callable) -> str:
+        """COIN-M futures user data (python-binance 1.x) over a kept-alive listenKey."""
+        return self._start_account("coin_futures", callback)
 
     # -- gone for good ------------------------------------------------------------------------
 
@@ -414,8 +426,12 @@ class BinanceSocketManager(threading.Thread):
         with self._registry_lock:
             sockets = list(self._conns.values())
             self._conns.clear()
-            clients = list(self._stream_clients.values())
+            clients: list[Any] = list(self._stream_clients.values())
             self._stream_clients.clear()
+            if self._api is not None:
+                clients.append(self._api)
+                self._api = None
+            self._rest_clients.clear()
 
         def shut_down() -> defer.Deferred:
             closing = [s.close() for s in sockets] + [c.close() for c in clients]
@@ -443,6 +459,10 @@ class BinanceSocketManager(threading.Thread):
     def stop_ticker_socket(self) -> None:
         """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
         self._stop_matching("!ticker@arr", "stop_ticker_socket")
+
+    def stop_user_socket(self) -> None:
+        """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
+        self._stop_matching("user", "stop_user_socket")
 
     # -- the thread --------------------------------------------------------------------------
 
@@ -551,6 +571,101 @@ class BinanceSocketManager(threading.Thread):
             return Endpoints.testnet()
         return Endpoints.for_tld(options.tld or getattr(client, "tld", None) or "com")
 
+    def _start_account(self, kind: str, callback: Callable, symbol: str | None = None) -> str:
+        """Register an account socket; a second start of the same one replaces it (as before)."""
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        if reactor_stopped(self._reactor):
+            raise ReactorStoppedError()
+        credentials = Credentials.find(self._options, self._client)
+        if symbol is not None:
+            symbol = legacy_paths.streams.check_symbol(symbol).upper()
+        key = KINDS[kind].format(symbol=symbol)
+        socket = AccountSocket(key, kind, callback, symbol)
+        with self._registry_lock:
+            previous = self._conns.pop(key, None)
+            self._conns[key] = socket  # type: ignore[assignment]
+            self._credentials = credentials
+        if previous is not None:
+            self._in_reactor(previous.close)
+        self._in_reactor(lambda: socket.open(self))
+        return key
+
+    def _account_api(self) -> WebSocketAPI:
+        """On the reactor thread: the one WebSocket API connection for account sockets."""
+        if self._api is None:
+            assert self._credentials is not None
+            default = self._endpoints.ws_api_url
+            url = (
+                self.WS_API_URL if self.WS_API_URL != _LEGACY_WS_API_URL or not default else default
+            )
+            self._api = WebSocketAPI(
+                self._reactor,
+                url=url,
+                api_key=self._credentials.api_key,
+                private_key_or_secret=self._credentials.secret,
+                policy=self._policy(False),
+                trust_root=self._options.trust_root,
+                on_event=self._account_event,
+            )
+        return self._api
+
+    def _rest(self, field: str) -> RestClient:
+        """On the reactor thread: a signed REST client for an Endpoints field's base."""
+        attribute = {"rest_url": "API_URL", "futures_rest_url": "FUTURES_URL"}.get(field, "")
+        base = rest_root(getattr(self._client, attribute, None)) or getattr(self._endpoints, field)
+        if base is None:
+            raise ValueError(f"{self._endpoints.name} has no REST endpoint {field}")
+        client = self._rest_clients.get(base)
+        if client is None:
+            assert self._credentials is not None
+            client = RestClient(
+                self._reactor,
+                base,
+                api_key=self._credentials.api_key,
+                signer=load_signer(self._credentials.secret),
+                trust_root=self._options.trust_root,
+            )
+            self._rest_clients[base] = client
+        return client
+
+    def _listen_key_stream(self, kind: str, socket: AccountSocket) -> ListenKeyStream:
+        """On the reactor thread: a futures user-data stream for ``socket``."""
+        endpoints = self._endpoints
+        if kind == "futures" and self.FSTREAM_URL != _LEGACY_FSTREAM_URL:
+            endpoints = endpoints.replace(futures_stream_url=self.FSTREAM_URL.rstrip("/"))
+        field = "futures_rest_url" if kind == "futures" else "coin_futures_rest_url"
+
+        def on_connection_event(event: ConnectionEvent) -> None:
+            socket.on_connection_event(event)
+            self._user_event(socket, event)
+
+        return ListenKeyStream(
+            self._reactor,
+            endpoints,
+            ListenKeys(self._rest(field), kind),
+            socket.deliver,
+            on_error=socket.report,
+            keepalive_every=self._user_timeout,
+            policy=self._policy(True),
+            trust_root=self._options.trust_root,
+            on_connection_event=on_connection_event,
+        )
+
+    def _account_event(self, event: ConnectionEvent) -> None:
+        """Events of the WebSocket API connection reach every account socket on it."""
+        for socket in list(self._conns.values()):
+            if isinstance(socket, AccountSocket) and socket.kind in ("user", "margin", "isolated"):
+                socket.on_connection_event(event)
+                self._user_event(socket, event)
+
+    def _user_event(self, socket: Any, event: ConnectionEvent) -> None:
+        on_event = self._options.on_event
+        if on_event is True:
+            socket.deliver(_event_message(event))
+        elif callable(on_event):
+            on_event(socket.key, event)
+
     def _forget(self, socket: _LegacySocket) -> None:
         """Release a dead socket's key (0.7.11 kept it, so a restart returned False)."""
         with self._registry_lock:
@@ -564,7 +679,7 @@ class BinanceSocketManager(threading.Thread):
             stacklevel=3,
         )
         with self._registry_lock:
-            keys = [k for k, s in self._conns.items() if s.plan.key.startswith(prefix)]
+            keys = [k for k in self._conns if k.split(":", 1)[-1].startswith(prefix)]
         for key in keys:
             self.stop_socket(key)
 

@@ -860,7 +860,7 @@ class FuturesRouteTests(FakeTestCase):
         fake = await self.start()
         public = await self.open("/public/ws/btcusdt@depth5")
         market = await self.open("/market/stream?streams=btcusdt@trade")
-        private = await self.open("/private/ws?listenKey=abc")
+        private = await self.open("/private/ws")
         spot = await self.open("/ws/btcusdt@trade")
         self.assertEqual(
             [(c.route, c.combined) for c in fake.connections],

@@ -33,9 +33,11 @@ __all__ = [
     "ROUTES",
     "TICKER_WINDOWS",
     "BadURL",
+    "ConnectionURL",
     "StreamSpec",
     "is_symbol",
     "is_well_formed",
+    "parse_connection_url",
     "parse_url",
     "recognise",
 ]
@@ -175,15 +177,38 @@ def _recognise_futures_only(name: str) -> StreamSpec | None:
     return None
 
 
+@attrs.frozen
+class ConnectionURL:
+    """What a stream connection's URL asks for (see :func:`parse_connection_url`)."""
+
+    route: str | None
+    combined: bool
+    streams: list[str]
+    listen_keys: list[str]
+    events: frozenset[str] | None = None
+
+
 def parse_url(uri: str) -> tuple[str | None, bool, list[str]]:
-    """``(route, combined, streams)`` for a request URI such as ``/stream?streams=a/b``.
+    """``(route, combined, streams)`` of :func:`parse_connection_url` (listen keys dropped)."""
+    url = parse_connection_url(uri)
+    return url.route, url.combined, url.streams
+
+
+def parse_connection_url(uri: str) -> ConnectionURL:
+    """The route, mode, market streams and listen keys of a URI such as ``/stream?streams=a/b``.
 
     Accepted forms: ``/ws``, ``/ws/<s1>/<s2>…`` (raw) and ``/stream``,
     ``/stream?streams=<s1>/<s2>…`` (combined), each optionally after one USD-M futures
     route, e.g. ``/market/stream?streams=…``; ``route`` is that route (see :data:`ROUTES`)
-    or ``None``. Names may be percent-encoded; ``+`` is kept literally (so ``@+08:00``
-    works unencoded). Other query parameters, such as ``timeUnit`` or a private route's
-    ``listenKey``, are ignored. Duplicates are dropped, order kept.
+    or ``None``. ``/pm/ws/<listenKey>`` is portfolio margin (route ``"pm"``, listen keys
+    only). Names may be percent-encoded; ``+`` is kept literally (so ``@+08:00`` works
+    unencoded). Duplicates are dropped, order kept.
+
+    A name that is not a well-formed stream name but is alphanumeric is a listen key (as in
+    ``/ws/<listenKey>`` or ``/stream?streams=<listenKey>``); so is every ``listenKey=``
+    query parameter (repeated, or comma-separated). ``events=`` (comma-separated) is the
+    event-type filter of a futures ``/private`` URL. Other query parameters, such as
+    ``timeUnit``, are ignored. Whether a listen key is live is for the caller to check.
 
     Raises:
         BadURL: 404 for another path, 400 for a malformed stream name.
@@ -191,26 +216,37 @@ def parse_url(uri: str) -> tuple[str | None, bool, list[str]]:
     parts = urlsplit(uri)
     segments = unquote(parts.path).split("/")[1:]
     route = None
-    if segments and segments[0] in ROUTES:
+    if segments and segments[0] in (*ROUTES, "pm"):
         route, segments = segments[0], segments[1:]
     head, names = (segments[0], segments[1:]) if segments else ("", [])
-    if head == "ws":
+    query = _query(parts.query)
+    if head == "ws" and (route != "pm" or names):
         combined = False
-    elif head == "stream" and not names:
+    elif head == "stream" and not names and route != "pm":
         combined = True
-        names = _query_streams(parts.query)
+        names = [name for value in query.get("streams", []) for name in value.split("/")]
     else:
         raise BadURL(404, "Not Found")
-    streams = [name for name in names if name]
-    for name in streams:
-        if not is_well_formed(name):
+    streams, keys = [], [k for v in query.get("listenKey", []) for k in v.split(",") if k]
+    for name in filter(None, names):
+        if is_well_formed(name) and route != "pm":
+            streams.append(name)
+        elif name.isascii() and name.isalnum():
+            keys.append(name)
+        else:
             raise BadURL(400, f"Invalid stream name {name!r}")
-    return route, combined, list(dict.fromkeys(streams))
+    events = None
+    if "events" in query:
+        events = frozenset(e for v in query["events"] for e in v.replace("/", ",").split(",") if e)
+    return ConnectionURL(
+        route, combined, list(dict.fromkeys(streams)), list(dict.fromkeys(keys)), events
+    )
 
 
-def _query_streams(query: str) -> list[str]:
+def _query(query: str) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
     for field in query.split("&"):
         key, _, value = field.partition("=")
-        if unquote(key) == "streams":
-            return unquote(value).split("/")
-    return []
+        if key:
+            fields.setdefault(unquote(key), []).append(unquote(value))
+    return fields

@@ -1,4 +1,10 @@
-"""One server-side market-stream connection of the fake: handshake, control frames, limits.
+"""Server-side WebSocket connections of the fake: the shared base, and market streams.
+
+:class:`Connection` is what every WebSocket connection of the fake shares, whatever it
+serves: the id and the log, server pings and the pong deadline, the incoming-frame rate
+limit, the lifetime, stalls, aborts and slow reading. :class:`StreamConnection` adds the
+market and listen-key streams (``/ws…``, ``/stream…``, the futures routes, ``/pm``); the
+WebSocket API connection in :mod:`binance_twisted.testing._wsapi` adds requests.
 
 Shared state (subscriptions, the log, faults that span connections) lives in the hub, the
 :class:`~binance_twisted.testing.FakeBinance` that owns the factory; this module only knows
@@ -16,6 +22,7 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 
 from binance_twisted._json import dumps
+from binance_twisted.testing._auth import redact_text
 from binance_twisted.testing._control import (
     INVALID_STREAM,
     ControlError,
@@ -25,10 +32,10 @@ from binance_twisted.testing._control import (
     result_frame,
 )
 from binance_twisted.testing._limits import Heartbeat, RateWindow
-from binance_twisted.testing._names import BadURL, parse_url
+from binance_twisted.testing._names import BadURL, parse_connection_url
 from binance_twisted.testing._subscriptions import Subscriptions
 
-__all__ = ["ConnectionPolicy", "Hub", "StreamConnection", "StreamFactory"]
+__all__ = ["Connection", "ConnectionFactory", "ConnectionPolicy", "Hub", "StreamConnection"]
 
 _FRAME_EXCERPT = 200
 
@@ -50,36 +57,38 @@ class Hub(Protocol):
 
     reactor: IReactorTime
     policy: ConnectionPolicy
-    subscriptions: Subscriptions[StreamConnection]
+    subscriptions: Subscriptions[Connection]
+    listeners: Subscriptions[Connection]
     stalled: bool
 
-    def record(
-        self, kind: str, connection: StreamConnection | None, detail: dict[str, Any]
-    ) -> None:
+    def record(self, kind: str, connection: Connection | None, detail: dict[str, Any]) -> None:
         """Append to the fake's log."""
 
     def take_refusal(self) -> int | None:
         """The HTTP status for the next upgrade if it is to be refused."""
 
-    def opened(self, connection: StreamConnection) -> None:
+    def opened(self, connection: Connection) -> None:
         """Register a new open connection, giving it its ``id`` and ``connected_at``."""
 
-    def closed(self, connection: StreamConnection) -> None:
+    def closed(self, connection: Connection) -> None:
         """Forget a connection that has gone."""
 
+    def listen_key_serves(self, key: str, route: str | None) -> bool:
+        """Whether ``key`` is a live listen key of a product served on ``route``."""
 
-class StreamConnection(WebSocketServerProtocol):
-    """A client connected to ``/ws…`` or ``/stream…``, possibly after a futures route.
 
-    Public attributes: ``id`` (increasing from 1), ``path`` (the request URI), ``route``
-    (``None`` on the Spot paths, else the USD-M futures route the path started with:
-    ``"public"``, ``"market"`` or ``"private"``), ``combined`` (payloads wrapped as
-    ``{"stream", "data"}``; ``SET_PROPERTY`` changes it), ``connected_at`` (reactor seconds),
-    :attr:`streams` and :meth:`close`.
+class Connection(WebSocketServerProtocol):
+    """What every WebSocket connection of the fake has, whatever it serves.
+
+    Public attributes: ``id`` (increasing from 1), ``service`` (``"stream"`` or
+    ``"ws-api"``), ``path`` (the request URI), ``route``, ``combined``, ``connected_at``
+    (reactor seconds), :attr:`streams` and :meth:`close`. Subclasses parse the URL in
+    :meth:`accept` and handle text/binary frames in :meth:`handle_message`.
     """
 
-    factory: StreamFactory
+    factory: ConnectionFactory
 
+    service = ""
     id = 0
     path = ""
     route: str | None = None
@@ -96,8 +105,24 @@ class StreamConnection(WebSocketServerProtocol):
 
     @property
     def streams(self) -> list[str]:
-        """Subscribed stream names, in subscription order."""
+        """Subscribed market stream names, in subscription order."""
         return self.hub.subscriptions.streams(self)
+
+    # -- what subclasses provide ----------------------------------------------------------
+
+    def accept(self) -> None:
+        """Read :attr:`path` into the connection's settings, or raise :class:`BadURL`."""
+        raise NotImplementedError
+
+    def opening(self) -> None:
+        """Called once the connection is registered (it has its ``id``)."""
+
+    def closing(self) -> None:
+        """Called when the connection has gone, before the hub forgets it."""
+
+    def handle_message(self, payload: bytes, isBinary: bool) -> None:
+        """One admitted text or binary frame."""
+        raise NotImplementedError
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -108,11 +133,10 @@ class StreamConnection(WebSocketServerProtocol):
         try:
             if refusal is not None:
                 raise BadURL(refusal, HTTPStatus(refusal).phrase)
-            self.route, self.combined, self._initial_streams = parse_url(self.path)
-            if len(self._initial_streams) > hub.policy.max_streams:
-                raise BadURL(400, f"More than {hub.policy.max_streams} streams")
+            self.accept()
         except BadURL as e:
-            hub.record("refused", None, {"status": e.status, "reason": e.reason, "path": self.path})
+            detail = {"status": e.status, "reason": e.reason, "path": redact_text(self.path)}
+            hub.record("refused", None, detail)
             raise ConnectionDeny(e.status, e.reason) from None
 
     def onOpen(self) -> None:
@@ -126,7 +150,7 @@ class StreamConnection(WebSocketServerProtocol):
             self._pong_timeout,
         )
         hub.opened(self)
-        hub.subscriptions.add(self, self._initial_streams)
+        self.opening()
         if not hub.stalled:
             self._heartbeat.start()
         if hub.policy.lifetime is not None:
@@ -141,6 +165,7 @@ class StreamConnection(WebSocketServerProtocol):
         self._lifetime_call = self.closeHandshakeTimeoutCall = None
         if not self.id:
             return  # refused during the handshake: never registered
+        self.closing()
         if self.closedByMe:
             by, code = "server", self.localCloseCode
             reason = (self.localCloseReason or b"").decode("utf-8", "replace")
@@ -194,16 +219,8 @@ class StreamConnection(WebSocketServerProtocol):
     # -- incoming frames ----------------------------------------------------------------
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        if not self._admit("binary" if isBinary else "text"):
-            return
-        try:
-            request = decode(payload)
-            self.hub.record("request", self, request.message)
-            result = self._execute(request)
-        except ControlError as error:
-            self._reject(error, payload)
-        else:
-            self.send(dumps(result_frame(result, request.id)))
+        if self._admit("binary" if isBinary else "text"):
+            self.handle_message(payload, isBinary)
 
     def onPing(self, payload: bytes) -> None:
         if self._admit("ping") and not self.hub.stalled:
@@ -228,32 +245,6 @@ class StreamConnection(WebSocketServerProtocol):
         self.close(1008, "Too many requests")
         return False
 
-    def _execute(self, request: Request) -> Any:
-        subscriptions = self.hub.subscriptions
-        if request.method == "SUBSCRIBE":
-            total = subscriptions.count_with(self, request.params)
-            limit = self.hub.policy.max_streams
-            if total > limit:
-                msg = f"Invalid request: too many streams ({total}; at most {limit} per connection)"
-                raise ControlError(2, msg, request.id, has_id=True)
-            subscriptions.add(self, request.params)
-        elif request.method == "UNSUBSCRIBE":
-            subscriptions.remove(self, request.params)
-        elif request.method == "LIST_SUBSCRIPTIONS":
-            return self.streams
-        elif request.method == "SET_PROPERTY":
-            self.combined = request.params[1]
-        else:  # GET_PROPERTY
-            return self.combined
-        return None
-
-    def _reject(self, error: ControlError, payload: bytes) -> None:
-        frame = _text(payload[:_FRAME_EXCERPT])
-        self.hub.record("invalid", self, {"code": error.code, "msg": error.msg, "frame": frame})
-        self.send(dumps(error_frame(error)))
-        if error.msg == INVALID_STREAM and self.hub.policy.close_on_invalid_stream:
-            self.close(1008, "Invalid request")
-
     # -- timers -------------------------------------------------------------------------
 
     def _send_ping(self, payload: bytes) -> None:
@@ -274,12 +265,80 @@ def _text(payload: bytes) -> str:
     return payload.decode("utf-8", "replace")
 
 
-class StreamFactory(WebSocketServerFactory):
-    """Builds :class:`StreamConnection` objects for one hub."""
+class StreamConnection(Connection):
+    """A client connected to ``/ws…`` or ``/stream…``, after a futures route or ``/pm``.
 
-    protocol = StreamConnection  # type: ignore[assignment]
+    On top of :class:`Connection`: ``route`` (``None`` on the Spot paths, else the USD-M
+    futures route the path started with, ``"public"``, ``"market"`` or ``"private"``, or
+    ``"pm"`` for portfolio margin), ``combined`` (payloads wrapped as ``{"stream", "data"}``;
+    ``SET_PROPERTY`` changes it), :attr:`listen_keys` and ``events`` (the ``events=`` filter
+    of a listen-key URL, or ``None``).
+    """
 
-    def __init__(self, hub: Hub) -> None:
+    service = "stream"
+    events: frozenset[str] | None = None
+
+    @property
+    def listen_keys(self) -> list[str]:
+        """The live listen keys this connection receives user data for."""
+        return self.hub.listeners.streams(self)
+
+    def accept(self) -> None:
+        url = parse_connection_url(self.path)
+        self.route, self.combined, self.events = url.route, url.combined, url.events
+        self._initial_streams, self._initial_keys = url.streams, url.listen_keys
+        if len(url.streams) > self.hub.policy.max_streams:
+            raise BadURL(400, f"More than {self.hub.policy.max_streams} streams")
+        for key in url.listen_keys:
+            if not self.hub.listen_key_serves(key, url.route):
+                raise BadURL(400, "Invalid listenKey")
+
+    def opening(self) -> None:
+        self.hub.subscriptions.add(self, self._initial_streams)
+        self.hub.listeners.add(self, self._initial_keys)
+
+    def handle_message(self, payload: bytes, isBinary: bool) -> None:
+        try:
+            request = decode(payload)
+            self.hub.record("request", self, request.message)
+            result = self._execute(request)
+        except ControlError as error:
+            self._reject(error, payload)
+        else:
+            self.send(dumps(result_frame(result, request.id)))
+
+    def _execute(self, request: Request) -> Any:
+        subscriptions = self.hub.subscriptions
+        if request.method == "SUBSCRIBE":
+            total = subscriptions.count_with(self, request.params)
+            limit = self.hub.policy.max_streams
+            if total > limit:
+                msg = f"Invalid request: too many streams ({total}; at most {limit} per connection)"
+                raise ControlError(2, msg, request.id, has_id=True)
+            subscriptions.add(self, request.params)
+        elif request.method == "UNSUBSCRIBE":
+            subscriptions.remove(self, request.params)
+        elif request.method == "LIST_SUBSCRIPTIONS":
+            return self.streams
+        elif request.method == "SET_PROPERTY":
+            self.combined = request.params[1]
+        else:  # GET_PROPERTY
+            return self.combined
+        return None
+
+    def _reject(self, error: ControlError, payload: bytes) -> None:
+        frame = redact_text(_text(payload[:_FRAME_EXCERPT]))
+        self.hub.record("invalid", self, {"code": error.code, "msg": error.msg, "frame": frame})
+        self.send(dumps(error_frame(error)))
+        if error.msg == INVALID_STREAM and self.hub.policy.close_on_invalid_stream:
+            self.close(1008, "Invalid request")
+
+
+class ConnectionFactory(WebSocketServerFactory):
+    """Builds connections of one class for one hub."""
+
+    def __init__(self, hub: Hub, protocol: type[Connection]) -> None:
         super().__init__(reactor=hub.reactor)
         self.hub = hub
+        self.protocol = protocol
         self.setProtocolOptions(webStatus=False)

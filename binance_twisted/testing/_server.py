@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import random
+import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -23,10 +25,17 @@ from twisted.web.server import Request, Site
 
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.testing._names import ROUTES, is_symbol
-from binance_twisted.testing._protocol import ConnectionPolicy, StreamConnection, StreamFactory
+from binance_twisted.testing._protocol import (
+    Connection,
+    ConnectionFactory,
+    ConnectionPolicy,
+    StreamConnection,
+)
 from binance_twisted.testing._rest import RestAPI
-from binance_twisted.testing._state import LogEntry, ServerState
+from binance_twisted.testing._state import Fault, LogEntry, RestFault, ServerState
 from binance_twisted.testing._tls import make_test_certificate_authority
+from binance_twisted.testing._userdata import FakeAccount
+from binance_twisted.testing._wsapi import WsApiConnection
 
 __all__ = ["FakeBinance"]
 
@@ -35,10 +44,11 @@ T = TypeVar("T")
 _POLL_INTERVAL = 0.01
 _GARBAGE_TEXT = b"\x00not json{"
 _GARBAGE_BINARY_SIZE = 16
+_KEY_TYPES = ("HMAC", "RSA", "Ed25519")
 
 
 class FakeBinance:
-    """An in-process, scriptable Binance Spot market-stream server on 127.0.0.1.
+    """An in-process, scriptable Binance server on 127.0.0.1: streams, WebSocket API, REST.
 
     One random port serves the market streams (``/ws…``, ``/stream…``) and the REST
     endpoints a stream client needs (``/api/v3/depth``, ``/ping``, ``/time``). The same
@@ -49,6 +59,12 @@ class FakeBinance:
     20 s ping with a 1 min pong deadline, 5 incoming frames/s, 1024 streams per
     connection, ``serverShutdown``, the order-book ids), generates a deterministic random
     market, and injects faults on demand. Nothing is shared between instances.
+
+    Accounts (:meth:`add_account`) bring user data: listen keys over REST for the
+    products that still have them, the margin listen token, the WebSocket API at
+    ``/ws-api/v3`` (and ``/ws-fapi/v1``) with its user-data subscriptions, signatures
+    checked for HMAC, RSA and Ed25519 keys, and events injected with
+    :meth:`FakeAccount.emit`. See ``docs/testing.rst``.
 
     Args:
         reactor: the reactor to listen and schedule on (default: the global one).
@@ -71,6 +87,14 @@ class FakeBinance:
         seed: seed of the simulated market and of the random faults.
         close_on_invalid_stream: after answering "invalid stream", also close the
             connection (1008), as Binance has been seen doing.
+        listen_key_validity: seconds a listen key lives unless extended (Binance: 60 min).
+        us_listen_keys: serve Binance.US's Spot listen keys (``/api/v3/userDataStream``,
+            ``/ws/<listenKey>``) instead of answering 410 Gone like binance.com.
+        logon_key_types: key types ``session.logon`` accepts; Binance documents Ed25519
+            only (whether HMAC/RSA now work is unverified, so it can be widened).
+
+    The WebSocket API connections are subject to the same ping, pong, incoming-frame,
+    lifetime, stall and refusal settings as the stream connections.
     """
 
     _logger = Logger()
@@ -89,6 +113,9 @@ class FakeBinance:
         symbols: Iterable[str] = ("btcusdt", "ethusdt", "bnbusdt"),
         seed: int = 0,
         close_on_invalid_stream: bool = False,
+        listen_key_validity: float = 3600.0,
+        us_listen_keys: bool = False,
+        logon_key_types: Iterable[str] = ("Ed25519",),
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor
@@ -99,6 +126,7 @@ class FakeBinance:
             ("max_streams", max_streams),
             ("lifetime", lifetime),
             ("event_interval", event_interval),
+            ("listen_key_validity", listen_key_validity),
         ]:
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive or None, not {value!r}")
@@ -114,8 +142,19 @@ class FakeBinance:
             lifetime=lifetime,
             close_on_invalid_stream=close_on_invalid_stream,
         )
+        key_types = frozenset(logon_key_types)
+        if not key_types <= set(_KEY_TYPES):
+            raise ValueError(f"logon_key_types must be among {_KEY_TYPES}, not {key_types!r}")
         self._reactor: IReactorTime = reactor
-        self._state = ServerState(reactor, policy, all_symbols, seed)
+        self._state = ServerState(
+            reactor,
+            policy,
+            all_symbols,
+            seed,
+            listen_key_validity=listen_key_validity,
+            us_listen_keys=us_listen_keys,
+            logon_key_types=key_types,
+        )
         #: The test CA's certificate when ``tls=True`` (after :meth:`start`), else ``None``.
         self.trust_root: Certificate | None = None
         self._tls = tls
@@ -136,7 +175,11 @@ class FakeBinance:
         if self._started:
             raise RuntimeError("FakeBinance.start() may only be called once")
         self._started = True
-        root = _Root(WebSocketResource(StreamFactory(self._state)), RestAPI(self._state))
+        root = _Root(
+            WebSocketResource(ConnectionFactory(self._state, StreamConnection)),
+            WebSocketResource(ConnectionFactory(self._state, WsApiConnection)),
+            RestAPI(self._state),
+        )
         factory: IProtocolFactory = Site(root, reactor=self._reactor)
         if self._tls:
             authority = make_test_certificate_authority()
@@ -190,6 +233,7 @@ class FakeBinance:
             return succeed(None)
         if self._ticker is not None and self._ticker.running:
             self._ticker.stop()
+        self._state.userdata.stop()
         for waiting in list(self._waits):
             waiting.cancel()
         self._abort_all("server stopped")
@@ -214,15 +258,18 @@ class FakeBinance:
         return self._endpoints
 
     @property
-    def connections(self) -> list[StreamConnection]:
-        """The open stream connections, oldest first.
+    def connections(self) -> list[Connection]:
+        """The open WebSocket connections (streams and WebSocket API), oldest first.
 
-        Each has ``id`` (1, 2, … in order of opening), ``path`` (the request URI, e.g.
-        ``/stream?streams=a/b``), ``route`` (``None``, or the futures route the path began
-        with: ``"public"``, ``"market"`` or ``"private"``), ``combined`` (payloads wrapped;
-        ``SET_PROPERTY`` changes it), ``streams`` (in subscription order), ``connected_at``
-        (reactor seconds) and ``close(code=1000, reason="")``, which sends any close code,
-        1008 included.
+        Each has ``id`` (1, 2, … in order of opening), ``service`` (``"stream"`` or
+        ``"ws-api"``), ``path`` (the request URI, e.g. ``/stream?streams=a/b``), ``route``
+        (``None``, or the futures route the path began with: ``"public"``, ``"market"`` or
+        ``"private"``, or ``"pm"``), ``combined`` (payloads wrapped; ``SET_PROPERTY``
+        changes it), ``streams`` (in subscription order), ``connected_at`` (reactor
+        seconds) and ``close(code=1000, reason="")``, which sends any close code, 1008
+        included. Stream connections also have ``listen_keys`` and ``events``; WebSocket
+        API ones ``logged_on`` (an API key or ``None``), ``subscriptions`` (id to
+        ``(api_key, product)``) and ``return_rate_limits``.
         """
         return list(self._state.connections)
 
@@ -234,10 +281,14 @@ class FakeBinance:
     # -- the log ------------------------------------------------------------------------
 
     def requests(
-        self, connection: StreamConnection | int | None = None, method: str | None = None
+        self, connection: Connection | int | None = None, method: str | None = None
     ) -> list[LogEntry]:
-        """The ``request`` log entries, optionally of one connection (object or id) and method."""
-        wanted = connection.id if isinstance(connection, StreamConnection) else connection
+        """The ``request`` log entries, optionally of one connection (object or id) and method.
+
+        Stream control messages and WebSocket API requests alike (``method`` is e.g.
+        ``"SUBSCRIBE"`` or ``"session.logon"``).
+        """
+        wanted = connection.id if isinstance(connection, Connection) else connection
         return [
             entry
             for entry in self._state.log
@@ -346,19 +397,17 @@ class FakeBinance:
 
     def refuse_handshakes(self, n: int, status: int = 429) -> None:
         """Answer the next ``n`` WebSocket upgrades with HTTP ``status`` (e.g. 429, 503)."""
-        if not 400 <= status <= 599:
-            raise ValueError(f"status must be an HTTP error status (400-599), not {status!r}")
-        HTTPStatus(status)  # a ValueError for statuses without a reason phrase
+        _check_status(status)
         self._state.refusals.extend([status] * n)
 
     def server_shutdown(self) -> int:
         """Send Binance's ``serverShutdown`` event to every connection (closing none).
 
         Raw connections get ``{"e":"serverShutdown","E":ms}``, combined ones the same
-        wrapped as the ``!serverShutdown`` stream. Returns how many got it.
+        wrapped as the ``!serverShutdown`` stream, WebSocket API ones
+        ``{"event":{"e":"serverShutdown","E":ms}}``. Returns how many got it.
         """
-        event = {"e": "serverShutdown", "E": self._state.now_ms()}
-        return self._state.deliver("!serverShutdown", event, self._state.connections)
+        return self._state.server_shutdown()
 
     def slow_reader(self, enabled: bool = True) -> None:
         """Stop (or resume) reading from client sockets, including connections made later."""
@@ -366,23 +415,144 @@ class FakeBinance:
         for connection in self._state.connections:
             connection.pause_reading(enabled)
 
+    # -- accounts and user data ----------------------------------------------------------
+
+    def add_account(
+        self,
+        api_key: str,
+        *,
+        secret: str | None = None,
+        rsa_public_key_pem: bytes | None = None,
+        ed25519_public_key_pem: bytes | None = None,
+        permissions: Iterable[str] = ("SPOT", "MARGIN", "FUTURES"),
+    ) -> FakeAccount:
+        """Register an API key with exactly one credential: an HMAC secret or a public key.
+
+        ``permissions`` (``SPOT``, ``MARGIN``, ``FUTURES``) decide which user-data products
+        the key may use; anything else is answered with -2015 like an unknown key.
+
+        Raises:
+            ValueError: a duplicate or empty key, not exactly one credential, or a PEM
+                that is not a key of the named kind.
+        """
+        return self._state.userdata.add_account(
+            api_key, secret, rsa_public_key_pem, ed25519_public_key_pem, permissions
+        )
+
+    @property
+    def accounts(self) -> dict[str, FakeAccount]:
+        """The accounts added so far, by API key."""
+        return dict(self._state.userdata.accounts)
+
+    @property
+    def server_time_offset(self) -> int:
+        """Milliseconds added to the server clock, to simulate a client's clock skew.
+
+        It moves ``serverTime`` (REST and WebSocket API), the clock that ``timestamp`` is
+        checked against, and the times of user-data events; market events keep the
+        reactor clock.
+        """
+        return self._state.time_offset_ms
+
+    @server_time_offset.setter
+    def server_time_offset(self, offset_ms: int) -> None:
+        self._state.time_offset_ms = int(offset_ms)
+
+    def expire_listen_key(self, key: str) -> int:
+        """Expire a live listen key now, as its validity running out would.
+
+        Its connections get ``{"e":"listenKeyExpired","E":ms,"listenKey":key}`` and are
+        then closed (1000) unless they hold another live key; PUT and DELETE answer -1125
+        from now on. Returns how many connections used it.
+
+        Raises:
+            KeyError: no live listen key ``key``.
+        """
+        return self._state.userdata.expire_listen_key(key)
+
+    def terminate_subscriptions(self, api_key: str | None = None) -> int:
+        """End WebSocket API user-data subscriptions from the server side.
+
+        Every subscription (or those of ``api_key``) gets ``{"subscriptionId": N, "event":
+        {"e": "eventStreamTerminated", "E": ms}}`` and is dropped; connections stay open.
+        Returns how many ended.
+        """
+        return sum(c.terminate(api_key) for c in self._state.ws_api_connections())
+
+    # -- faults on the request/response APIs ----------------------------------------------
+
+    def rate_limit_rest(self, n: int, status: int = 429, retry_after: float | None = 2) -> None:
+        """Answer the next ``n`` REST requests with ``status`` instead of serving them.
+
+        The body is Binance's error JSON (429: -1003 "Too much request weight used…", 418:
+        -1003 "Way too much request weight used; IP banned until…"; see ``docs/testing.rst``
+        for other statuses), with a ``Retry-After`` header of ``retry_after`` seconds
+        (``None``: no header).
+        """
+        _check_status(status)
+        if n > 0:
+            self._state.rest_faults.append(RestFault(status, retry_after, n))
+
+    def wsapi_fault(
+        self,
+        method: str,
+        *,
+        delay: float | None = None,
+        status: int | None = None,
+        drop: bool = False,
+        count: int = 1,
+        retry_after: float | None = 1.0,
+        code: int | None = None,
+        msg: str | None = None,
+    ) -> None:
+        """Misbehave on the next ``count`` WebSocket API requests of ``method``.
+
+        ``delay``: handle the request that many seconds late (later requests are answered
+        first meanwhile). ``status``: answer with an error of that status instead (429 and
+        418 are -1003 with ``error.data`` ``{"retryAfter": serverTime + retry_after s,
+        "serverTime"}``; ``code``/``msg`` replace the defaults listed in
+        ``docs/testing.rst``). ``drop``: abort the connection without answering. ``delay``
+        combines with either of the others; faults queued for one method apply in order.
+        """
+        if status is not None:
+            _check_status(status)
+            if drop:
+                raise ValueError("a fault either answers with a status or drops, not both")
+        if delay is not None and not delay >= 0:
+            raise ValueError(f"delay must be >= 0 or None, not {delay!r}")
+        if count > 0:
+            fault = Fault(delay, status, drop, retry_after, code, msg, count)
+            method = re.sub(r"^v\d+/", "", method)  # requests are matched without the prefix
+            self._state.wsapi_faults.setdefault(method, deque()).append(fault)
+
+
+def _check_status(status: int) -> None:
+    if not 400 <= status <= 599:
+        raise ValueError(f"status must be an HTTP error status (400-599), not {status!r}")
+    HTTPStatus(status)  # a ValueError for statuses without a reason phrase
+
 
 class _Root(Resource):
-    """Stream paths go to the WebSocket resource, everything else to REST.
+    """Stream paths go to the stream resource, WebSocket API ones to its own, the rest to REST.
 
-    Stream paths start with ``/ws``, ``/stream`` or a futures route (``/public``, …); the
-    WebSocket resource parses the whole path, and refuses a bad one such as ``/public/nope``.
+    Stream paths start with ``/ws``, ``/stream``, a futures route (``/public``, …) or
+    ``/pm``; WebSocket API paths with ``/ws-api`` or ``/ws-fapi``. Each WebSocket resource
+    parses the whole path, and refuses a bad one such as ``/public/nope``.
     """
 
-    _STREAM_HEADS = frozenset(name.encode() for name in ("ws", "stream", *ROUTES))
+    _STREAM_HEADS = frozenset(name.encode() for name in ("ws", "stream", "pm", *ROUTES))
+    _WS_API_HEADS = frozenset({b"ws-api", b"ws-fapi"})
 
-    def __init__(self, streams: IResource, rest: IResource) -> None:
+    def __init__(self, streams: IResource, ws_api: IResource, rest: IResource) -> None:
         super().__init__()
         self._streams = streams
+        self._ws_api = ws_api
         self._rest = rest
 
     def getChild(self, path: bytes, request: Request) -> IResource:
-        return self._streams if path in self._STREAM_HEADS else self._rest
+        if path in self._STREAM_HEADS:
+            return self._streams
+        return self._ws_api if path in self._WS_API_HEADS else self._rest
 
 
 class _ConnectionTracker(WrappingFactory):

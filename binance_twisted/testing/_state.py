@@ -8,7 +8,7 @@ public API. Keeping it apart keeps those internal hooks out of FakeBinance's int
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -16,15 +16,18 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from binance_twisted._json import dumps
+from binance_twisted.testing._auth import redact_text
 from binance_twisted.testing._events import render
 from binance_twisted.testing._market import Levels, Market
-from binance_twisted.testing._names import recognise
-from binance_twisted.testing._protocol import ConnectionPolicy, StreamConnection
+from binance_twisted.testing._names import ROUTES, recognise
+from binance_twisted.testing._protocol import Connection, ConnectionPolicy
 from binance_twisted.testing._subscriptions import Subscriptions
+from binance_twisted.testing._userdata import PREFIX_PRODUCTS, UserData
 
-__all__ = ["LogEntry", "ServerState"]
+__all__ = ["Fault", "LogEntry", "RestFault", "ServerState"]
 
-_VERBOSE_KINDS = frozenset({"request", "invalid", "ping", "pong"})
+_VERBOSE_KINDS = frozenset({"request", "invalid", "ping", "pong", "http"})
+_MINUTE_MS = 60_000
 
 
 @attrs.frozen
@@ -32,11 +35,14 @@ class LogEntry:
     """One thing that happened on the fake, in order.
 
     ``time`` is reactor seconds; ``connection`` the connection id (``None`` for a refused
-    handshake); ``kind`` one of ``connect refused request invalid ping pong close rate-limit
-    pong-timeout lifetime``; ``detail`` the specifics (for ``connect``: ``path`` and
-    ``route``, the USD-M futures route or ``None``; for ``request``: the control message as
-    decoded; for ``close``: ``code``, ``reason``, ``by`` ``"client"``/``"server"`` and
-    ``clean``).
+    handshake and for what is not tied to a WebSocket connection); ``kind`` one of
+    ``connect refused request invalid ping pong close rate-limit pong-timeout lifetime
+    fault http listen-key-expired listen-key-closed subscription-ended``; ``detail`` the
+    specifics (for ``connect``: ``path`` and ``route``, the USD-M futures route or ``None``;
+    for ``request``: the control message or WebSocket API request as decoded; for
+    ``close``: ``code``, ``reason``, ``by`` ``"client"``/``"server"`` and ``clean``). API
+    keys, signatures, listen keys and listen tokens appear only as their first four
+    characters and an ellipsis.
     """
 
     time: float
@@ -45,32 +51,77 @@ class LogEntry:
     detail: dict[str, Any]
 
 
+@attrs.define
+class Fault:
+    """How to answer the next WebSocket API request(s) of one method."""
+
+    delay: float | None
+    status: int | None
+    drop: bool
+    retry_after: float | None
+    code: int | None
+    msg: str | None
+    count: int
+
+
+@attrs.define
+class RestFault:
+    """How to answer the next REST request(s)."""
+
+    status: int
+    retry_after: float | None
+    count: int
+
+
 class ServerState:
     """The log, the open connections and their subscriptions, the market, pending faults."""
 
     _logger = Logger(namespace="binance_twisted.testing.FakeBinance")
 
     def __init__(
-        self, reactor: IReactorTime, policy: ConnectionPolicy, symbols: Sequence[str], seed: int
+        self,
+        reactor: IReactorTime,
+        policy: ConnectionPolicy,
+        symbols: Sequence[str],
+        seed: int,
+        *,
+        listen_key_validity: float = 3600.0,
+        us_listen_keys: bool = False,
+        logon_key_types: frozenset[str] = frozenset({"Ed25519"}),
     ) -> None:
         self.reactor = reactor
         self.policy = policy
         self.symbols = symbols
         self.market = Market(seed)
-        self.subscriptions: Subscriptions[StreamConnection] = Subscriptions()
+        self.subscriptions: Subscriptions[Connection] = Subscriptions()
         self.log: list[LogEntry] = []
-        self.connections: list[StreamConnection] = []
+        self.connections: list[Connection] = []
         self.refusals: deque[int] = deque()
         self.stalled = False
         self.reading_paused = False
+        self.time_offset_ms = 0
+        self.us_listen_keys = us_listen_keys
+        self.logon_key_types = logon_key_types
+        self.wsapi_faults: dict[str, deque[Fault]] = {}
+        self.rest_faults: deque[RestFault] = deque()
+        self.userdata = UserData(
+            reactor,
+            self.server_ms,
+            self.record,
+            self.deliver,
+            self.ws_api_connections,
+            listen_key_validity,
+            seed,
+        )
+        self.listeners = self.userdata.listeners
+        self._weight_minute = -1
+        self._weight = 0
         self._next_id = 1
         self._ticks = 0
 
     # -- connections --------------------------------------------------------------------
 
-    def record(
-        self, kind: str, connection: StreamConnection | None, detail: dict[str, Any]
-    ) -> None:
+    def record(self, kind: str, connection: Connection | None, detail: dict[str, Any]) -> None:
         """Append a :class:`LogEntry` (and log it: per-message kinds at debug level)."""
         entry = LogEntry(
             self.reactor.seconds(), connection.id if connection else None, kind, detail
@@ -85,21 +136,40 @@ class ServerState:
         """The status to refuse the next upgrade with, if any is queued."""
         return self.refusals.popleft() if self.refusals else None
 
-    def opened(self, connection: StreamConnection) -> None:
+    def opened(self, connection: Connection) -> None:
         """Give a new connection its id and start tracking it."""
         connection.id, self._next_id = self._next_id, self._next_id + 1
         connection.connected_at = self.reactor.seconds()
         self.connections.append(connection)
-        self.record("connect", connection, {"path": connection.path, "route": connection.route})
+        path = redact_text(connection.path)
+        self.record("connect", connection, {"path": path, "route": connection.route})
         if self.reading_paused:
             connection.pause_reading(True)
 
-    def closed(self, connection: StreamConnection) -> None:
+    def closed(self, connection: Connection) -> None:
         """Forget a connection and its subscriptions."""
         self.connections.remove(connection)
         self.subscriptions.forget(connection)
+        self.listeners.forget(connection)
 
-    def deliver(self, stream: str, payload: Any, listeners: Sequence[StreamConnection]) -> int:
+    def ws_api_connections(self) -> Iterator[Any]:
+        """The open WebSocket API connections."""
+        return (c for c in list(self.connections) if c.service == "ws-api")
+
+    def listen_key_serves(self, key: str, route: str | None) -> bool:
+        """Whether ``key`` is live and of a product served on a URL with ``route``."""
+        record = self.userdata.live_key(key)
+        return record is not None and record.product in PREFIX_PRODUCTS.get(route, ())
+
+    def server_shutdown(self) -> int:
+        """``serverShutdown`` to every connection, in each one's shape; how many got it."""
+        event = {"e": "serverShutdown", "E": self.server_ms()}
+        streams = [c for c in self.connections if c.service != "ws-api"]
+        sent = self.deliver("!serverShutdown", event, streams)
+        frame = dumps({"event": event})
+        return sent + sum(c.send(frame) for c in self.ws_api_connections())
+
+    def deliver(self, stream: str, payload: Any, listeners: Sequence[Connection]) -> int:
         """Send one payload to ``listeners``, wrapped for combined ones; returns how many got it.
 
         The payload is serialised once, and wrapped at most once, however many listen.
@@ -133,7 +203,7 @@ class ServerState:
             if spec is None:
                 continue
             if recognise(name) is None:  # futures-only: silent on the Spot paths
-                listeners = [c for c in listeners if c.route is not None]
+                listeners = [c for c in listeners if c.route in ROUTES]
                 if not listeners:
                     continue
             streams.append((name, spec, listeners))
@@ -154,5 +224,40 @@ class ServerState:
         return self.market.get(symbol).depth(limit) if self.knows(symbol) else None
 
     def now_ms(self) -> int:
-        """The reactor clock in milliseconds (Binance's ``E``, ``T``, ``serverTime``)."""
+        """The reactor clock in milliseconds (the market's ``E`` and ``T``)."""
         return int(self.reactor.seconds() * 1000)
+
+    def server_ms(self) -> int:
+        """The server clock: :meth:`now_ms` plus the simulated skew (``serverTime``)."""
+        return self.now_ms() + self.time_offset_ms
+
+    # -- WebSocket API weight and faults --------------------------------------------------
+
+    def weigh(self, weight: int) -> int:
+        """Add a request's weight to this minute's REQUEST_WEIGHT; the count after it."""
+        minute = self.server_ms() // _MINUTE_MS
+        if minute != self._weight_minute:
+            self._weight_minute, self._weight = minute, 0
+        self._weight += weight
+        return self._weight
+
+    def take_wsapi_fault(self, method: str) -> Fault | None:
+        """The fault to apply to this request of ``method``, if one is queued."""
+        queue = self.wsapi_faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.count -= 1
+        if fault.count <= 0:
+            queue.popleft()
+        return fault
+
+    def take_rest_fault(self) -> RestFault | None:
+        """The fault to answer this REST request with, if one is queued."""
+        if not self.rest_faults:
+            return None
+        fault = self.rest_faults[0]
+        fault.count -= 1
+        if fault.count <= 0:
+            self.rest_faults.popleft()
+        return fault

@@ -1,0 +1,151 @@
+"""Account sockets of the legacy managers, on the mechanisms Binance offers today.
+
+python-binance 0.7.11 fetched a Spot or margin listenKey over REST and kept it alive from a
+timer thread; Binance removed those keys on 2026-02-20. Here ``start_user_socket`` rides on
+the WebSocket API (``userDataStream.subscribe.signature``), ``start_margin_socket`` and
+``start_isolated_margin_socket`` on a margin listenToken, and python-binance 1.x's futures
+user sockets on a listenKey that is kept alive and recreated when it dies. The callback
+gets the same event dicts as before, and problems as the flat legacy error dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from binance_twisted.errors import MissingCredentialsError, error_message
+from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.userdata import ListenKeyStream, subscribe_margin
+from binance_twisted.wsapi import UserDataSubscription
+
+__all__ = ["KINDS", "AccountSocket", "Credentials", "rest_root"]
+
+log = Logger(namespace="binance_twisted.manager")
+
+#: kind → the conn_key the legacy method returns (a name, never a key or token)
+KINDS = {
+    "user": "user",
+    "margin": "margin",
+    "isolated": "isolated_margin:{symbol}",
+    "futures": "futures_user",
+    "coin_futures": "coin_futures_user",
+}
+
+
+@attrs.frozen
+class Credentials:
+    """The API key and secret of a legacy manager; the secret never shows in a repr."""
+
+    api_key: str
+    secret: Any = attrs.field(repr=False)
+
+    @classmethod
+    def find(cls, options: Any, client: Any) -> Credentials:
+        """From the ``api_key``/``api_secret`` options, else ``client.API_KEY``/``API_SECRET``."""
+        key = options.api_key or getattr(client, "API_KEY", None)
+        secret = options.api_secret or getattr(client, "API_SECRET", None)
+        missing = [n for n, v in (("api_key", key), ("api_secret", secret)) if not v]
+        if missing:
+            raise MissingCredentialsError(
+                f"account sockets need {' and '.join(missing)}: pass them as options or "
+                "give a client with API_KEY and API_SECRET"
+            )
+        return cls(str(key), secret)
+
+
+def rest_root(url: str | None) -> str | None:
+    """``https://api.binance.com`` from python-binance's ``API_URL`` (``…/api``) and the like."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+class AccountSocket:
+    """One legacy account socket: what runs it, the callback, and its once-only give-up."""
+
+    def __init__(self, key: str, kind: str, callback: Callable, symbol: str | None) -> None:
+        self.key = key
+        self.kind = kind
+        self.callback = callback
+        self.symbol = symbol
+        self.subscription: UserDataSubscription | None = None
+        self.stream: ListenKeyStream | None = None
+        self.stopped = False
+        self.gave_up = False
+        self.manager: Any = None
+
+    def __repr__(self) -> str:
+        return f"<legacy account socket {self.key!r}>"
+
+    def disconnect(self) -> None:
+        """What ``bm._conns[key].disconnect()`` did: stop this socket."""
+        self.manager.stop_socket(self.key)
+
+    def open(self, manager: Any) -> None:
+        """On the reactor thread: start the right mechanism for this kind."""
+        self.manager = manager
+        if self.kind in ("futures", "coin_futures"):
+            self.stream = manager._listen_key_stream(self.kind, self)
+            self.stream.start().addErrback(self.failed)
+            return
+        api = manager._account_api()
+        if self.kind == "user":
+            d = api.subscribe_user_data(self.deliver, on_error=self.report)
+        else:
+            d = subscribe_margin(
+                api,
+                manager._rest("rest_url"),
+                self.deliver,
+                symbol=self.symbol,
+                on_error=self.report,
+            )
+        d.addCallbacks(self.subscribed, self.failed)
+
+    def subscribed(self, subscription: UserDataSubscription) -> None:
+        if self.stopped:
+            subscription.unsubscribe().addErrback(lambda _: None)
+        else:
+            self.subscription = subscription
+
+    def deliver(self, message: dict) -> None:
+        if self.stopped:
+            return
+        try:
+            self.callback(message)
+        except Exception:
+            log.failure("{key}: callback raised on {e}", key=self.key, e=message.get("e"))
+
+    def report(self, error: Exception) -> None:
+        """A problem reaches the callback as the flat legacy error dict (and the log)."""
+        log.error("{key}: {error}", key=self.key, error=error)
+        self.deliver(error_message(type(error).__name__, str(error)))
+
+    def failed(self, failure: Any) -> None:
+        if not self.stopped:
+            self.report(failure.value)
+            self.manager._forget(self)
+
+    def on_connection_event(self, event: ConnectionEvent) -> None:
+        if event.kind is EventKind.GAVE_UP and not self.gave_up and not self.stopped:
+            self.gave_up = True
+            self.deliver(
+                error_message("BinanceWebsocketUnableToConnect", "Max reconnect retries reached")
+            )
+            self.manager._forget(self)
+
+    def close(self) -> defer.Deferred:
+        """On the reactor thread: end the subscription or stream (idempotent)."""
+        self.stopped = True
+        if self.subscription is not None:
+            subscription, self.subscription = self.subscription, None
+            return subscription.unsubscribe().addErrback(lambda _: None)
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            return stream.close()
+        return defer.succeed(None)

@@ -1,0 +1,430 @@
+"""The fake's WebSocket API (``/ws-api/v3``, and ``/ws-fapi/v1`` with the same methods).
+
+Requests ``{"id", "method", "params"}`` get ``{"id", "status", "result" | "error",
+"rateLimits"}`` (binance-platform.md §4.2/§4.3); user-data events arrive as
+``{"subscriptionId": N, "event": {...}}`` (§3.3). Methods: ``ping``, ``time``,
+``session.logon``/``status``/``logout``, ``userDataStream.subscribe``,
+``.subscribe.signature``, ``.subscribe.listenToken``, ``.unsubscribe`` and
+``session.subscriptions`` (§3.2, §3.5, §4.6).
+
+Everything a connection shares with the market streams (pings, the incoming-frame limit,
+lifetime, stalls, aborts, the log) comes from :class:`~._protocol.Connection`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Protocol, cast
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+from twisted.internet.interfaces import IDelayedCall
+
+from binance_twisted._json import dumps, loads
+from binance_twisted.testing._auth import check_timestamp, redact_params, redact_text, wsapi_payload
+from binance_twisted.testing._errors import ApiError, fault_error, invalid_signature, mandatory
+from binance_twisted.testing._names import BadURL
+from binance_twisted.testing._protocol import Connection, Hub
+from binance_twisted.testing._userdata import FakeAccount, UserData
+
+__all__ = ["PATHS", "WEIGHT_LIMIT", "WsApiConnection", "WsApiHub"]
+
+#: The request paths served.
+PATHS = ("/ws-api/v3", "/ws-fapi/v1")
+#: The REQUEST_WEIGHT limit reported in ``rateLimits`` (Binance's documented example).
+WEIGHT_LIMIT = 6000
+_VERSION_PREFIX = re.compile(r"v\d+/")
+_MAX_SUBSCRIPTION_IDS = 65535
+_WEIGHTS = {"ping": 1, "time": 1}
+_DEFAULT_WEIGHT = 2
+_FRAME_EXCERPT = 200
+
+RequestId = Any
+
+
+@attrs.define(eq=False)
+class UserSubscription:
+    """One user-data subscription on one connection."""
+
+    id: int
+    account: FakeAccount
+    product: str
+    via: str  # "signature", "logon" or "listenToken"
+    expiration_ms: int | None = None
+    call: IDelayedCall | None = None
+
+    def cancel_timer(self) -> None:
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+
+
+class WsApiHub(Hub, Protocol):
+    """What a WebSocket API connection needs from the fake on top of :class:`Hub`."""
+
+    userdata: UserData
+    logon_key_types: frozenset[str]
+
+    def server_ms(self) -> int:
+        """The server clock in ms, skew included."""
+
+    def weigh(self, weight: int) -> int:
+        """Count a request's weight; this minute's total."""
+
+    def take_wsapi_fault(self, method: str) -> Any:
+        """The :class:`~._state.Fault` for this request of ``method``, if any."""
+
+
+class WsApiConnection(Connection):
+    """A client connected to ``/ws-api/v3`` (or ``/ws-fapi/v1``).
+
+    On top of :class:`~._protocol.Connection`: ``return_rate_limits`` (the URL's
+    ``returnRateLimits``), :attr:`logged_on` (the API key of ``session.logon``, or
+    ``None``) and :attr:`subscriptions` (subscription id to ``(api_key, product)``).
+    """
+
+    service = "ws-api"
+    return_rate_limits = True
+    connected_since = 0
+    _logon: FakeAccount | None = None
+    _authorized_since: int | None = None
+    _after: list[Callable[[], None]] | None = None
+
+    @property
+    def api_hub(self) -> WsApiHub:
+        """The fake, seen as a WebSocket API server."""
+        return cast(WsApiHub, self.hub)
+
+    @property
+    def logged_on(self) -> str | None:
+        """The API key this session is logged on with, if any."""
+        return self._logon.api_key if self._logon else None
+
+    @property
+    def subscriptions(self) -> dict[int, tuple[str, str]]:
+        """The active user-data subscriptions: id to ``(api_key, product)``."""
+        return {n: (s.account.api_key, s.product) for n, s in self._subs.items()}
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def accept(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path not in PATHS:
+            raise BadURL(404, "Not Found")
+        values = parse_qs(parts.query).get("returnRateLimits", [])
+        if values:
+            if values[-1].lower() not in ("true", "false"):
+                raise BadURL(400, "Invalid returnRateLimits")
+            self.return_rate_limits = values[-1].lower() == "true"
+
+    def opening(self) -> None:
+        self.connected_since = self.api_hub.server_ms()
+        self._subs: dict[int, UserSubscription] = {}
+        self._ids_used = 0
+        self._pending: set[IDelayedCall] = set()
+
+    def closing(self) -> None:
+        for call in self._pending:
+            if call.active():
+                call.cancel()
+        self._pending.clear()
+        for subscription in self._subs.values():
+            subscription.cancel_timer()
+        self._subs.clear()
+
+    # -- requests -----------------------------------------------------------------------
+
+    def handle_message(self, payload: bytes, isBinary: bool) -> None:
+        hub = self.api_hub
+        try:
+            message = loads(payload)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self._invalid(None, None, ApiError(400, -1135, "Invalid JSON Request"), payload)
+            return
+        request_id = message.get("id")
+        method, params = message.get("method"), message.get("params", {})
+        hub.record(
+            "request",
+            self,
+            {"id": request_id, "method": method, "params": redact_params(params)},
+        )
+        if not isinstance(method, str) or not method:
+            self._invalid(request_id, method, mandatory("method"), payload)
+            return
+        if not isinstance(params, dict):
+            self._invalid(request_id, method, ApiError(400, -1135, "Invalid JSON Request"), payload)
+            return
+        method = _VERSION_PREFIX.sub("", method, count=1)
+        fault = hub.take_wsapi_fault(method)
+        if fault is None:
+            self._answer(request_id, method, params)
+            return
+        hub.record(
+            "fault",
+            self,
+            {"method": method, "delay": fault.delay, "status": fault.status, "drop": fault.drop},
+        )
+        if fault.status is not None:
+            error = fault_error(fault.status, hub.server_ms(), fault.retry_after)
+            error.code = fault.code if fault.code is not None else error.code
+            error.msg = fault.msg if fault.msg is not None else error.msg
+            if fault.status not in (418, 429):
+                error.data = None
+
+            def act() -> None:
+                self._respond(request_id, method, params, error=error)
+
+        elif fault.drop:
+
+            def act() -> None:
+                self.abort("fault: dropped")
+
+        else:
+
+            def act() -> None:
+                self._answer(request_id, method, params)
+
+        if fault.delay is None:
+            act()
+        else:
+            self._later(fault.delay, act)
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        def run() -> None:
+            self._pending.discard(call)
+            action()
+
+        call = self.hub.reactor.callLater(delay, run)
+        self._pending.add(call)
+
+    def _answer(self, request_id: RequestId, method: str, params: dict[str, Any]) -> None:
+        if self.state != self.STATE_OPEN:
+            return
+        handler = _METHODS.get(method)
+        try:
+            if handler is None:
+                raise ApiError(400, -1020, "This operation is not supported.")
+            result = handler(self, params)
+        except ApiError as error:
+            self._after = None
+            self._respond(request_id, method, params, error=error)
+        else:
+            self._respond(request_id, method, params, result=result)
+            queued, self._after = self._after or [], None
+            for action in queued:  # what must follow the response: eventStreamTerminated
+                action()
+
+    def _respond(
+        self,
+        request_id: RequestId,
+        method: str | None,
+        params: dict[str, Any],
+        *,
+        result: Any = None,
+        error: ApiError | None = None,
+        frame: str | None = None,
+    ) -> None:
+        hub = self.api_hub
+        count = hub.weigh(_WEIGHTS.get(method or "", _DEFAULT_WEIGHT))
+        response: dict[str, Any] = {"id": request_id}
+        if error is None:
+            response.update(status=200, result=result)
+        else:
+            response.update(status=error.status, error=error.error())
+            detail = {"id": request_id, "method": method, "status": error.status}
+            detail.update(code=error.code, msg=error.msg)
+            if frame is not None:
+                detail["frame"] = frame
+            hub.record("invalid", self, detail)
+        wanted = params.get("returnRateLimits", self.return_rate_limits)
+        if wanted is True or (isinstance(wanted, str) and wanted.lower() == "true"):
+            response["rateLimits"] = [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": WEIGHT_LIMIT,
+                    "count": count,
+                }
+            ]
+        self.send(dumps(response))
+
+    def _invalid(self, request_id: RequestId, method: Any, error: ApiError, payload: bytes) -> None:
+        excerpt = redact_text(payload[:_FRAME_EXCERPT].decode("utf-8", "replace"))
+        name = method if isinstance(method, str) else None
+        self._respond(request_id, name, {}, error=error, frame=excerpt)
+
+    # -- user data --------------------------------------------------------------------------
+
+    def deliver_user_event(self, account: FakeAccount, product: str, event: Any) -> int:
+        """Send ``event`` on every subscription of ``account`` for ``product`` here."""
+        sent = 0
+        for subscription in list(self._subs.values()):
+            if subscription.account is account and subscription.product == product:
+                frame = {"subscriptionId": subscription.id, "event": event}
+                sent += self.send(dumps(frame))
+        return sent
+
+    def end_subscription(self, subscription: UserSubscription, why: str) -> None:
+        """Drop a live subscription now and send its ``eventStreamTerminated``."""
+        if self._subs.get(subscription.id) is subscription:
+            self._drop(subscription)
+            self._terminated(subscription, why)
+
+    def terminate(self, api_key: str | None) -> int:
+        """End every subscription (of ``api_key``, if given); returns how many."""
+        ended = [s for s in self._subs.values() if api_key is None or s.account.api_key == api_key]
+        for subscription in ended:
+            self.end_subscription(subscription, "server")
+        return len(ended)
+
+    def _drop(self, subscription: UserSubscription) -> None:
+        subscription.cancel_timer()
+        self._subs.pop(subscription.id, None)
+
+    def _drop_after_response(self, subscription: UserSubscription, why: str) -> None:
+        """Drop now; ``eventStreamTerminated`` follows the response being built."""
+        self._drop(subscription)
+        if self._after is None:
+            self._after = []
+        self._after.append(lambda: self._terminated(subscription, why))
+
+    def _terminated(self, subscription: UserSubscription, why: str) -> None:
+        hub = self.api_hub
+        event = {"e": "eventStreamTerminated", "E": hub.server_ms()}
+        self.send(dumps({"subscriptionId": subscription.id, "event": event}))
+        detail = {"subscriptionId": subscription.id, "product": subscription.product, "by": why}
+        hub.record("subscription-ended", self, detail)
+
+    def _subscribe(self, account: FakeAccount, product: str, via: str) -> UserSubscription:
+        for subscription in self._subs.values():
+            if subscription.account is account and subscription.product == product:
+                raise ApiError(400, -2035, "User Data Stream subscription already active.")
+        if self._ids_used >= _MAX_SUBSCRIPTION_IDS:
+            raise ApiError(400, -2042, "Maximum subscription ID reached for this connection.")
+        subscription = UserSubscription(self._ids_used, account, product, via)
+        self._ids_used += 1
+        self._subs[subscription.id] = subscription
+        return subscription
+
+    def _verified(self, params: dict[str, Any], product: str) -> FakeAccount:
+        """The account of a signed request whose key, timestamp and signature check out."""
+        hub = self.api_hub
+        for name in ("apiKey", "timestamp", "signature"):
+            if params.get(name) in (None, ""):
+                raise mandatory(name)
+        account = hub.userdata.authorise(params["apiKey"], product)
+        check_timestamp(params, hub.server_ms())
+        signature = params["signature"]
+        if not isinstance(signature, str) or not account.credential.verify(
+            wsapi_payload(params), signature
+        ):
+            raise invalid_signature()
+        return account
+
+    # -- methods --------------------------------------------------------------------------
+
+    def _ping(self, params: dict[str, Any]) -> Any:
+        return {}
+
+    def _time(self, params: dict[str, Any]) -> Any:
+        return {"serverTime": self.hub.server_ms()}  # type: ignore[attr-defined]
+
+    def _status(self) -> dict[str, Any]:
+        return {
+            "apiKey": self.logged_on,
+            "authorizedSince": self._authorized_since,
+            "connectedSince": self.connected_since,
+            "returnRateLimits": self.return_rate_limits,
+            "serverTime": self.hub.server_ms(),  # type: ignore[attr-defined]
+            "userDataStream": bool(self._subs),
+        }
+
+    def _session_logon(self, params: dict[str, Any]) -> Any:
+        hub = self.api_hub
+        account = self._verified(params, "spot")
+        if account.key_type not in hub.logon_key_types:
+            raise invalid_signature()
+        self._logon, self._authorized_since = account, hub.server_ms()
+        return self._status()
+
+    def _session_status(self, params: dict[str, Any]) -> Any:
+        return self._status()
+
+    def _session_logout(self, params: dict[str, Any]) -> Any:
+        for subscription in list(self._subs.values()):
+            if subscription.via == "logon":
+                self._drop_after_response(subscription, "logout")
+        self._logon = self._authorized_since = None
+        return self._status()
+
+    def _subscribe_logon(self, params: dict[str, Any]) -> Any:
+        if self._logon is None:
+            raise ApiError(401, -1002, "You are not authorized to execute this request.")
+        account = self.api_hub.userdata.authorise(self._logon.api_key, "spot")
+        return {"subscriptionId": self._subscribe(account, "spot", "logon").id}
+
+    def _subscribe_signature(self, params: dict[str, Any]) -> Any:
+        account = self._verified(params, "spot")
+        return {"subscriptionId": self._subscribe(account, "spot", "signature").id}
+
+    def _subscribe_token(self, params: dict[str, Any]) -> Any:
+        hub = self.api_hub
+        value = params.get("listenToken")
+        if value in (None, ""):
+            raise mandatory("listenToken")
+        token = hub.userdata.live_token(value) if isinstance(value, str) else None
+        if token is None:
+            raise ApiError(400, -1209, "Invalid listenToken.")
+        existing = [
+            s
+            for s in self._subs.values()
+            if s.account is token.account and s.product == token.product and s.via == "listenToken"
+        ]
+        if existing:
+            subscription = existing[0]
+        else:
+            subscription = self._subscribe(token.account, token.product, "listenToken")
+        if subscription.expiration_ms is None or token.expiration_ms > subscription.expiration_ms:
+            subscription.expiration_ms = token.expiration_ms
+        subscription.cancel_timer()
+        delay = max(0.0, (subscription.expiration_ms - hub.server_ms()) / 1000)
+        subscription.call = hub.reactor.callLater(
+            delay, self.end_subscription, subscription, "expired"
+        )
+        return {"subscriptionId": subscription.id, "expirationTime": subscription.expiration_ms}
+
+    def _unsubscribe(self, params: dict[str, Any]) -> Any:
+        wanted = params.get("subscriptionId")
+        if wanted is None:
+            ending = list(self._subs.values())
+        else:
+            if isinstance(wanted, str) and wanted.isascii() and wanted.isdigit():
+                wanted = int(wanted)
+            found = self._subs.get(wanted) if isinstance(wanted, int) else None
+            if found is None:
+                raise ApiError(400, -2036, "User Data Stream subscription not active.")
+            ending = [found]
+        for subscription in ending:
+            self._drop_after_response(subscription, "client")
+        return {}
+
+    def _subscriptions(self, params: dict[str, Any]) -> Any:
+        return [{"subscriptionId": n} for n in sorted(self._subs)]
+
+
+_METHODS: dict[str, Callable[[WsApiConnection, dict[str, Any]], Any]] = {
+    "ping": WsApiConnection._ping,
+    "time": WsApiConnection._time,
+    "session.logon": WsApiConnection._session_logon,
+    "session.status": WsApiConnection._session_status,
+    "session.logout": WsApiConnection._session_logout,
+    "session.subscriptions": WsApiConnection._subscriptions,
+    "userDataStream.subscribe": WsApiConnection._subscribe_logon,
+    "userDataStream.subscribe.signature": WsApiConnection._subscribe_signature,
+    "userDataStream.subscribe.listenToken": WsApiConnection._subscribe_token,
+    "userDataStream.unsubscribe": WsApiConnection._unsubscribe,
+}
