@@ -28,10 +28,11 @@ from binance_twisted.testing._auth import check_timestamp, rest_payload, wsapi_p
 from binance_twisted.testing._errors import ApiError
 from binance_twisted.testing._names import parse_connection_url
 from tests.test_fake import Client, FakeTestCase, asynchronous, kinds
+from tests.vectors import API_KEY as DOC_API_KEY
+from tests.vectors import REST_SIGNATURE, WS_SIGNATURE
+from tests.vectors import SECRET as DOC_SECRET
 
 # Binance's published example key and secret (documentation values, not credentials).
-DOC_API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
-DOC_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 RSA_KEY = "rsaKey" + "R" * 58
 ED_KEY = "edKey" + "E" * 59
 GONE_TITLE = b"<html>\r\n<head><title>410 Gone</title></head>"
@@ -97,7 +98,7 @@ class PureTests(SynchronousTestCase):
             "signature": "ignored",
         }
         ws = hmac.new(DOC_SECRET.encode(), wsapi_payload(params), hashlib.sha256).hexdigest()
-        self.assertEqual(ws, "aa1b5712c094bc4e57c05a1a5c1fd8d88dcd628338ea863fec7b88e59fe2db24")
+        self.assertEqual(ws, WS_SIGNATURE)
         query = (
             b"symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1"
             b"&recvWindow=5000&timestamp=1499827319559"
@@ -105,7 +106,7 @@ class PureTests(SynchronousTestCase):
         payload, signature = rest_payload(query + b"&signature=ab%2Bc", b"")
         self.assertEqual((payload, signature), (query, "ab+c"))
         rest = hmac.new(DOC_SECRET.encode(), payload, hashlib.sha256).hexdigest()
-        self.assertEqual(rest, "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71")
+        self.assertEqual(rest, REST_SIGNATURE)
 
     def test_payload_details(self) -> None:
         """Booleans are true/false, the body follows the query, an unencoded + is a space."""

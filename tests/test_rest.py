@@ -41,10 +41,9 @@ from binance_twisted.rest import (
     create_listen_token,
 )
 from binance_twisted.signing import load_signer
+from tests.vectors import API_KEY, REST_ORDER, REST_SIGNATURE, REST_TIMESTAMP, SECRET
 
 # Binance's published documentation examples (binance-platform.md §4.4), not credentials.
-API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
-SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 LISTEN_KEY = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1"
 BASE = "https://api.test"
 T0 = 1_700_000_000.0  # the clock's start, in s
@@ -204,22 +203,10 @@ class RequestTests(SynchronousTestCase):
         rest = RestClient(
             clock, BASE, api_key=API_KEY, signer=load_signer(SECRET), http=StubTreq(script)
         )
-        params = [
-            ("symbol", "LTCBTC"),
-            ("side", "BUY"),
-            ("type", "LIMIT"),
-            ("timeInForce", "GTC"),
-            ("quantity", 1),
-            ("price", "0.1"),
-            ("recvWindow", 5000),
-        ]
-        rest.request("POST", "/api/v3/order", params, security="SIGNED")
+        rest.request("POST", "/api/v3/order", REST_ORDER, security="SIGNED")
         self.assertEqual(
             script.seen[0].params()[-2:],
-            [
-                ("timestamp", "1499827319559"),
-                ("signature", "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"),
-            ],
+            [("timestamp", str(REST_TIMESTAMP)), ("signature", REST_SIGNATURE)],
         )
 
     def test_base64_signature_is_percent_encoded_and_covers_the_sent_query(self) -> None:

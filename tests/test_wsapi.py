@@ -20,9 +20,9 @@ from binance_twisted.session import ConnectionPolicy
 from binance_twisted.signing import ws_api_payload
 from binance_twisted.wsapi import WebSocketAPI
 from tests.support import Harness, requests
+from tests.vectors import API_KEY as KEY
+from tests.vectors import SECRET
 
-KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
-SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 LIMITS = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "limit": 6000, "count": 3}]
 
 
