@@ -33,7 +33,9 @@ __all__ = ["ListenKeyStream", "listen_key_stream_url", "subscribe_margin"]
 log = Logger(namespace="binance_twisted.userdata")
 
 _INVALID_LISTEN_KEY = -1125
-_KEEPALIVE_RETRY = 60.0
+#: a failed keepalive is retried after 10 s, doubling up to 5 min (the key lives 60 min)
+_RETRY_FIRST = 10.0
+_RETRY_MAX = 300.0
 
 
 #: product → (the Endpoints field of its stream host, how the key is put in the URL)
@@ -83,7 +85,8 @@ class ListenKeyStream(ReconnectingSession):
     """A listenKey stream: create the key, connect, keep it alive, recreate it when it dies.
 
     Every ``keepalive_every`` seconds (default 30 min, half the key's 60-min life) the key
-    is extended with PUT. A transient keepalive failure is retried every minute; ``-1125``
+    is extended with PUT. A transient keepalive failure is retried with backoff (10 s,
+    doubling up to 5 min); ``-1125``
     (key unknown), ``listenKeyExpired`` or a failed keepalive recreate the key, and the
     socket moves to it make-before-break (the stale socket is closed, never leaked).
     ``on_error`` hears about what failed; ``on_event`` receives each event dict.
@@ -122,6 +125,7 @@ class ListenKeyStream(ReconnectingSession):
         self._keepalive: IDelayedCall | None = None
         self._opened_d: list[defer.Deferred] = []
         self._renewing = False
+        self._failures = 0
 
     def __repr__(self) -> str:
         return f"<ListenKeyStream {self.name} {self._state}>"
@@ -199,9 +203,17 @@ class ListenKeyStream(ReconnectingSession):
         if self._key is None:
             return
         d = self.listen_keys.keepalive(self._key)
-        d.addCallbacks(
-            lambda _: self._schedule_keepalive(self.keepalive_every), self._keepalive_failed
-        )
+        d.addCallbacks(self._kept_alive, self._keepalive_failed)
+
+    def _kept_alive(self, _: Any) -> None:
+        self._failures = 0
+        self._schedule_keepalive(self.keepalive_every)
+
+    def _retry_later(self) -> float:
+        self._failures += 1
+        delay = min(_RETRY_FIRST * 2 ** (self._failures - 1), _RETRY_MAX)
+        self._schedule_keepalive(delay)
+        return delay
 
     def _keepalive_failed(self, failure: Any) -> None:
         error = failure.value
@@ -213,9 +225,8 @@ class ListenKeyStream(ReconnectingSession):
             "{name}: keepalive failed ({error}); retrying in {delay:g} s",
             name=self.name,
             error=error,
-            delay=_KEEPALIVE_RETRY,
+            delay=self._retry_later(),
         )
-        self._schedule_keepalive(_KEEPALIVE_RETRY)
 
     def _renew(self, reason: str) -> None:
         """Create a key (Binance may hand back the same one) and move the socket to it."""
@@ -235,7 +246,7 @@ class ListenKeyStream(ReconnectingSession):
         def failed(failure: Any) -> None:
             self._renewing = False
             self._tell(failure.value)
-            self._schedule_keepalive(_KEEPALIVE_RETRY)
+            self._retry_later()
 
         self.listen_keys.start().addCallbacks(switch, failed)
 

@@ -205,33 +205,46 @@ class LegacyAccountTests(AccountTestCase):
             None, api_key=API_KEY, api_secret=SECRET, endpoints=fake.endpoints
         )
         self.addCleanup(threads.deferToThread, bm.close)
-        user, margin = Collected(), Collected()
+        user, margin, isolated = Collected(), Collected(), Collected()
 
         def legacy() -> tuple:
-            return bm.start_user_socket(user), bm.start_margin_socket(margin)
+            return (
+                bm.start_user_socket(user),
+                bm.start_margin_socket(margin),
+                bm.start_isolated_margin_socket("btcusdt", isolated),
+            )
 
-        self.assertEqual(await threads.deferToThread(legacy), ("user", "margin"))
+        self.assertEqual(
+            await threads.deferToThread(legacy), ("user", "margin", "isolated_margin:BTCUSDT")
+        )
         await fake.wait_for(
             lambda: (
                 account.emit("spot", account.balance_update()) > 0
                 and account.emit("margin", account.balance_update()) > 0
+                and account.emit("isolated:BTCUSDT", account.balance_update()) > 0
             )
         )
-        await fake.wait_for(lambda: user.items and margin.items)
+        await fake.wait_for(lambda: user.items and margin.items and isolated.items)
         self.assertEqual(user.items[0]["e"], "balanceUpdate")
 
     @asynchronous
-    async def test_1x_futures_user_socket(self) -> None:
-        """ThreadedWebsocketManager.start_futures_user_socket streams ORDER_TRADE_UPDATE."""
+    async def test_1x_futures_user_sockets(self) -> None:
+        """1.x start_futures_user_socket and start_coin_futures_user_socket stream events."""
         fake = await self.fake()
         account = fake.add_account(API_KEY, secret=SECRET)
         twm = ThreadedWebsocketManager(API_KEY, SECRET, endpoints=fake.endpoints)
         self.addCleanup(threads.deferToThread, twm.stop)
-        events = Collected()
+        events, coin = Collected(), Collected()
         name = await threads.deferToThread(lambda: twm.start_futures_user_socket(callback=events))
-        self.assertEqual(name, "futures_user")
-        await fake.wait_for(lambda: account.emit("futures", account.order_trade_update()) > 0)
-        await fake.wait_for(lambda: events.items)
+        coin_name = await threads.deferToThread(lambda: twm.start_coin_futures_user_socket(coin))
+        self.assertEqual((name, coin_name), ("futures_user", "coin_futures_user"))
+        await fake.wait_for(
+            lambda: (
+                account.emit("futures", account.order_trade_update()) > 0
+                and account.emit("coin_futures", account.order_trade_update()) > 0
+            )
+        )
+        await fake.wait_for(lambda: events.items and coin.items)
         self.assertEqual(events.items[0]["e"], "ORDER_TRADE_UPDATE")
 
     @asynchronous

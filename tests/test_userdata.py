@@ -95,14 +95,22 @@ class ListenKeyStreamTests(SynchronousTestCase):
         harness.clock.advance(1800)
         self.assertEqual(len(keys.named("keepalive")), 2)
 
-    def test_transient_keepalive_failure_is_retried_within_a_minute(self) -> None:
-        """A failed PUT (not -1125) is reported and retried 60 s later, not 30 min later."""
+    def test_transient_keepalive_failures_are_retried_with_backoff(self) -> None:
+        """Failed PUTs (not -1125) are reported, retried after 10 s then 20 s; success resets."""
         harness, keys, _, _, errors, _ = streaming()
         harness.clock.advance(1800)
         keys.named("keepalive")[0][2].errback(ConnectionError("reset"))
-        self.assertEqual(len(errors), 1)
-        harness.clock.advance(60)
+        harness.clock.advance(10)
+        keys.named("keepalive")[1][2].errback(ConnectionError("reset"))
+        harness.clock.advance(19)
         self.assertEqual(len(keys.named("keepalive")), 2)
+        harness.clock.advance(1)
+        keys.named("keepalive")[2][2].callback(None)
+        self.assertEqual(len(errors), 2)
+        harness.clock.advance(1799)
+        self.assertEqual(len(keys.named("keepalive")), 3)
+        harness.clock.advance(1)
+        self.assertEqual(len(keys.named("keepalive")), 4)
 
     def test_unknown_key_recreates_it_and_moves_the_socket_without_a_gap(self) -> None:
         """-1125 on keepalive: a new key, a new socket for it, then the old socket is closed."""

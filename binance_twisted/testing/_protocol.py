@@ -89,6 +89,9 @@ class Connection(WebSocketServerProtocol):
     factory: ConnectionFactory
 
     service = ""
+    #: Binance's 5 incoming frames per second apply to market-stream connections; the
+    #: WebSocket API limits request weight instead (binance-platform.md §2)
+    rate_limited = True
     id = 0
     path = ""
     route: str | None = None
@@ -141,7 +144,8 @@ class Connection(WebSocketServerProtocol):
 
     def onOpen(self) -> None:
         hub = self.hub
-        self._rate = RateWindow(hub.reactor, hub.policy.max_incoming_rate)
+        limit = hub.policy.max_incoming_rate if self.rate_limited else None
+        self._rate = RateWindow(hub.reactor, limit)
         self._heartbeat = Heartbeat(
             hub.reactor,
             hub.policy.ping_interval,

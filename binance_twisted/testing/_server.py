@@ -76,7 +76,7 @@ class FakeBinance:
         max_incoming_rate: incoming frames (text, binary, ping, pong) allowed in any
             sliding second; one more closes the connection with 1008 "Too many requests"
             (``None``: unlimited). Close frames are not counted: they end the connection
-            anyway.
+            anyway. Stream connections only: the WebSocket API has no such limit.
         max_streams: streams per connection, in the URL and through ``SUBSCRIBE``.
         lifetime: seconds after which the server closes a connection with 1000 (stands in
             for Binance's 24 h; ``None``: never).

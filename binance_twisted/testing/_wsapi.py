@@ -85,6 +85,7 @@ class WsApiConnection(Connection):
     """
 
     service = "ws-api"
+    rate_limited = False
     return_rate_limits = True
     connected_since = 0
     _logon: FakeAccount | None = None
