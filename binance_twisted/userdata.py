@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
@@ -28,7 +29,7 @@ from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotat
 from binance_twisted.tls import TrustRoot, load_trust_root
 from binance_twisted.wsapi import WebSocketAPI
 
-__all__ = ["ListenKeyStream", "listen_key_stream_url", "subscribe_margin"]
+__all__ = ["KeepaliveService", "ListenKeyStream", "listen_key_stream_url", "subscribe_margin"]
 
 log = Logger(namespace="binance_twisted.userdata")
 
@@ -60,6 +61,56 @@ def _stream_base(endpoints: Endpoints, product: str) -> str:
 def listen_key_stream_url(endpoints: Endpoints, product: str, key: str) -> str:
     """Where the events of ``product``'s listenKey ``key`` are served (2026 layout)."""
     return f"{_stream_base(endpoints, product)}{_STREAM_FORMS[product][1]}{key}"
+
+
+@attrs.define
+class KeepaliveService:
+    """Calls ``extend()`` every ``interval`` seconds; backs off when it fails.
+
+    In the shape of txacme's issuing service: a small attrs object with an injected clock,
+    so tests drive it with :class:`~twisted.internet.task.Clock`. A failure is handed to
+    ``failed(error, retry_in)`` and retried after 10 s, doubling up to 5 min; a success
+    resets the backoff. Nothing runs between :meth:`stop` and the next :meth:`start`.
+    """
+
+    clock: IReactorTime
+    interval: float
+    extend: Callable[[], defer.Deferred]
+    failed: Callable[[Exception, float], Any]
+    _call: IDelayedCall | None = attrs.field(default=None, init=False)
+    _failures: int = attrs.field(default=0, init=False)
+
+    def start(self) -> None:
+        """(Re)start the period: the next call is ``interval`` seconds from now."""
+        self._failures = 0
+        self._schedule(self.interval)
+
+    def stop(self) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+
+    def retry_soon(self) -> float:
+        """Try again after the next backoff step; returns the delay."""
+        self._failures += 1
+        delay = min(_RETRY_FIRST * 2 ** (self._failures - 1), _RETRY_MAX)
+        self._schedule(delay)
+        return delay
+
+    def _schedule(self, delay: float) -> None:
+        self.stop()
+        self._call = self.clock.callLater(delay, self._run)
+
+    def _run(self) -> None:
+        self._call = None
+        self.extend().addCallbacks(self._extended, self._extend_failed)
+
+    def _extended(self, _: Any) -> None:
+        self._failures = 0
+        self._schedule(self.interval)
+
+    def _extend_failed(self, failure: Any) -> None:
+        self.failed(failure.value, self.retry_soon())
 
 
 def subscribe_margin(
@@ -122,10 +173,11 @@ class ListenKeyStream(ReconnectingSession):
         self.on_error = on_error
         self.keepalive_every = keepalive_every
         self._key: str | None = None
-        self._keepalive: IDelayedCall | None = None
+        self._keepalive = KeepaliveService(
+            reactor, keepalive_every, self._extend, self._keepalive_failed
+        )
         self._opened_d: list[defer.Deferred] = []
         self._renewing = False
-        self._failures = 0
 
     def __repr__(self) -> str:
         return f"<ListenKeyStream {self.name} {self._state}>"
@@ -151,13 +203,13 @@ class ListenKeyStream(ReconnectingSession):
         return listen_key_stream_url(self.endpoints, self.name, self._key)
 
     def _became_current(self) -> None:
-        self._schedule_keepalive(self.keepalive_every)
+        self._keepalive.start()
         waiting, self._opened_d = self._opened_d, []
         for d in waiting:
             d.callback(self)
 
     def _stopping(self, error: Exception) -> None:
-        self._cancel_keepalive()
+        self._keepalive.stop()
         waiting, self._opened_d = self._opened_d, []
         for d in waiting:
             d.errback(error)
@@ -186,37 +238,9 @@ class ListenKeyStream(ReconnectingSession):
         except Exception:
             log.failure("{name}: user-data callback raised on {e}", name=self.name, e=kind)
 
-    # -- keepalive and renewal ------------------------------------------------------------------
+    # -- renewal ------------------------------------------------------------------------------
 
-    def _schedule_keepalive(self, delay: float) -> None:
-        self._cancel_keepalive()
-        if self._state == "running":
-            self._keepalive = self._reactor.callLater(delay, self._keep_alive)
-
-    def _cancel_keepalive(self) -> None:
-        if self._keepalive is not None and self._keepalive.active():
-            self._keepalive.cancel()
-        self._keepalive = None
-
-    def _keep_alive(self) -> None:
-        self._keepalive = None
-        if self._key is None:
-            return
-        d = self.listen_keys.keepalive(self._key)
-        d.addCallbacks(self._kept_alive, self._keepalive_failed)
-
-    def _kept_alive(self, _: Any) -> None:
-        self._failures = 0
-        self._schedule_keepalive(self.keepalive_every)
-
-    def _retry_later(self) -> float:
-        self._failures += 1
-        delay = min(_RETRY_FIRST * 2 ** (self._failures - 1), _RETRY_MAX)
-        self._schedule_keepalive(delay)
-        return delay
-
-    def _keepalive_failed(self, failure: Any) -> None:
-        error = failure.value
+    def _keepalive_failed(self, error: Exception, retry_in: float) -> None:
         if isinstance(error, BinanceAPIError) and error.code == _INVALID_LISTEN_KEY:
             self._renew("the listen key is no longer valid (-1125)")
             return
@@ -225,7 +249,7 @@ class ListenKeyStream(ReconnectingSession):
             "{name}: keepalive failed ({error}); retrying in {delay:g} s",
             name=self.name,
             error=error,
-            delay=self._retry_later(),
+            delay=retry_in,
         )
 
     def _renew(self, reason: str) -> None:
@@ -241,14 +265,18 @@ class ListenKeyStream(ReconnectingSession):
             self._key = key
             if changed:
                 self.rotate("new listen key")
-            self._schedule_keepalive(self.keepalive_every)
+            self._keepalive.start()
 
         def failed(failure: Any) -> None:
             self._renewing = False
             self._tell(failure.value)
-            self._retry_later()
+            self._keepalive.retry_soon()
 
         self.listen_keys.start().addCallbacks(switch, failed)
+
+    def _extend(self) -> defer.Deferred:
+        assert self._key is not None
+        return self.listen_keys.keepalive(self._key)
 
     def _start_failed(self, failure: Any) -> None:
         self._tell(failure.value)
