@@ -16,16 +16,13 @@ from urllib.parse import urlsplit
 
 import attrs
 from twisted.internet import defer
-from twisted.logger import Logger
 
-from binance_twisted.errors import MissingCredentialsError, error_message
-from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.errors import MissingCredentialsError
+from binance_twisted.legacy_sockets import LegacySocket
 from binance_twisted.userdata import ListenKeyStream, subscribe_margin
 from binance_twisted.wsapi import UserDataSubscription
 
 __all__ = ["KINDS", "AccountSocket", "Credentials", "rest_root"]
-
-log = Logger(namespace="binance_twisted.manager")
 
 #: kind → the conn_key the legacy method returns (a name, never a key or token)
 KINDS = {
@@ -66,26 +63,15 @@ def rest_root(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-class AccountSocket:
-    """One legacy account socket: what runs it, the callback, and its once-only give-up."""
+class AccountSocket(LegacySocket):
+    """A legacy account socket: a WebSocket API subscription or a listen-key stream."""
 
     def __init__(self, key: str, kind: str, callback: Callable, symbol: str | None) -> None:
-        self.key = key
+        super().__init__(None, key, callback)
         self.kind = kind
-        self.callback = callback
         self.symbol = symbol
         self.subscription: UserDataSubscription | None = None
         self.stream: ListenKeyStream | None = None
-        self.stopped = False
-        self.gave_up = False
-        self.manager: Any = None
-
-    def __repr__(self) -> str:
-        return f"<legacy account socket {self.key!r}>"
-
-    def disconnect(self) -> None:
-        """What ``bm._conns[key].disconnect()`` did: stop this socket."""
-        self.manager.stop_socket(self.key)
 
     def open(self, manager: Any) -> None:
         """On the reactor thread: start the right mechanism for this kind."""
@@ -98,13 +84,8 @@ class AccountSocket:
         if self.kind == "user":
             d = api.subscribe_user_data(self.deliver, on_error=self.report)
         else:
-            d = subscribe_margin(
-                api,
-                manager._rest("rest_url"),
-                self.deliver,
-                symbol=self.symbol,
-                on_error=self.report,
-            )
+            rest = manager._rest("rest_url")
+            d = subscribe_margin(api, rest, self.deliver, symbol=self.symbol, on_error=self.report)
         d.addCallbacks(self.subscribed, self.failed)
 
     def subscribed(self, subscription: UserDataSubscription) -> None:
@@ -112,32 +93,6 @@ class AccountSocket:
             subscription.unsubscribe().addErrback(lambda _: None)
         else:
             self.subscription = subscription
-
-    def deliver(self, message: dict) -> None:
-        if self.stopped:
-            return
-        try:
-            self.callback(message)
-        except Exception:
-            log.failure("{key}: callback raised on {e}", key=self.key, e=message.get("e"))
-
-    def report(self, error: Exception) -> None:
-        """A problem reaches the callback as the flat legacy error dict (and the log)."""
-        log.error("{key}: {error}", key=self.key, error=error)
-        self.deliver(error_message(type(error).__name__, str(error)))
-
-    def failed(self, failure: Any) -> None:
-        if not self.stopped:
-            self.report(failure.value)
-            self.manager._forget(self)
-
-    def on_connection_event(self, event: ConnectionEvent) -> None:
-        if event.kind is EventKind.GAVE_UP and not self.gave_up and not self.stopped:
-            self.gave_up = True
-            self.deliver(
-                error_message("BinanceWebsocketUnableToConnect", "Max reconnect retries reached")
-            )
-            self.manager._forget(self)
 
     def close(self) -> defer.Deferred:
         """On the reactor thread: end the subscription or stream (idempotent)."""

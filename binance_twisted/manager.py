@@ -29,10 +29,10 @@ from binance_twisted import legacy_paths
 from binance_twisted.client import StreamClient, Subscription
 from binance_twisted.connection import ConnectionPolicy
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, error_message
-from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.events import ConnectionEvent
 from binance_twisted.legacy_accounts import KINDS, AccountSocket, Credentials, rest_root
 from binance_twisted.legacy_paths import SocketPlan
+from binance_twisted.legacy_sockets import LegacySocket
 from binance_twisted.logbridge import forward_to_stdlib
 from binance_twisted.reactor_thread import (
     ReactorStoppedError,
@@ -123,26 +123,15 @@ class _Options:
         return parsed
 
 
-class _LegacySocket:
-    """One conn_key: its subscriptions, the user's callback and its once-only error dict."""
+class StreamSocket(LegacySocket):
+    """A legacy market-stream socket: subscriptions on the manager's shared StreamClients."""
 
     def __init__(
         self, manager: BinanceSocketManager, key: str, plan: SocketPlan, callback: Callable
     ) -> None:
-        self.manager = manager
-        self.key = key
+        super().__init__(manager, key, callback)
         self.plan = plan
-        self.callback = callback
         self.subscriptions: list[Subscription] = []
-        self.stopped = False
-        self.gave_up = False
-
-    def __repr__(self) -> str:
-        return f"<legacy socket {self.key!r}>"
-
-    def disconnect(self) -> None:
-        """What ``bm._conns[key].disconnect()`` did in 0.7.11: stop this socket."""
-        self.manager.stop_socket(self.key)
 
     def open(self) -> None:
         """On the reactor thread: subscribe every route's streams."""
@@ -151,7 +140,7 @@ class _LegacySocket:
         callback = self.callback
         deliver = callback if self.plan.envelope else (lambda stream, data: callback(data))
         for client, names in self.manager._clients_for(self.plan):
-            d = client.subscribe(names, deliver, self.on_event, envelope=self.plan.envelope)
+            d = client.subscribe(names, deliver, self.connection_event, envelope=self.plan.envelope)
             d.addCallbacks(self.subscribed, self.failed)
 
     def subscribed(self, subscription: Subscription) -> None:
@@ -159,42 +148,6 @@ class _LegacySocket:
             subscription.unsubscribe()
         else:
             self.subscriptions.append(subscription)
-
-    def failed(self, failure: Any) -> None:
-        if self.stopped or failure.check(ClientClosedError):
-            return
-        if failure.check(ConnectionGaveUpError):
-            self.give_up()
-            return
-        log.failure("{key}: subscribe failed", failure, key=self.key)
-        error = failure.value
-        self.deliver(error_message(type(error).__name__, str(error)))
-        self.manager._forget(self)
-
-    def on_event(self, event: ConnectionEvent) -> None:
-        if event.kind is EventKind.GAVE_UP:
-            self.give_up()
-        on_event = self.manager._options.on_event
-        if on_event is True:
-            self.deliver(_event_message(event))
-        elif callable(on_event):
-            on_event(self.key, event)
-
-    def give_up(self) -> None:
-        """Retries exhausted: the legacy error dict, once, then the key is free again."""
-        if self.gave_up or self.stopped:
-            return
-        self.gave_up = True
-        self.deliver(
-            error_message("BinanceWebsocketUnableToConnect", "Max reconnect retries reached")
-        )
-        self.manager._forget(self)
-
-    def deliver(self, message: dict) -> None:
-        try:
-            self.callback(message)
-        except Exception:
-            log.failure("{key}: callback raised on {type}", key=self.key, type=message.get("e"))
 
     def close(self) -> defer.Deferred:
         """On the reactor thread: unsubscribe everything (idempotent)."""
@@ -246,7 +199,7 @@ class BinanceSocketManager(threading.Thread):
         self._client = client
         self._user_timeout = user_timeout
         self._endpoints = self._resolve_endpoints(client)
-        self._conns: dict[str, _LegacySocket] = {}
+        self._conns: dict[str, LegacySocket] = {}
         self._registry_lock = threading.RLock()
         self._stream_clients: dict[str, StreamClient] = {}
         self._api: WebSocketAPI | None = None
@@ -499,12 +452,12 @@ class BinanceSocketManager(threading.Thread):
             key = plan.key
             existing = self._conns.get(key)
             if existing is not None:
-                if existing.plan.market == plan.market:
+                if not isinstance(existing, StreamSocket) or existing.plan.market == plan.market:
                     return False
                 key = f"{plan.market}:{key}"  # 0.7.11 returned False here (keys collided)
                 if key in self._conns:
                     return False
-            socket = _LegacySocket(self, key, plan, callback)
+            socket = StreamSocket(self, key, plan, callback)
             self._conns[key] = socket
         if plan.note is not None:
             _note_once(plan.note)
@@ -584,7 +537,7 @@ class BinanceSocketManager(threading.Thread):
         socket = AccountSocket(key, kind, callback, symbol)
         with self._registry_lock:
             previous = self._conns.pop(key, None)
-            self._conns[key] = socket  # type: ignore[assignment]
+            self._conns[key] = socket
             self._credentials = credentials
         if previous is not None:
             self._in_reactor(previous.close)
@@ -636,10 +589,6 @@ class BinanceSocketManager(threading.Thread):
             endpoints = endpoints.replace(futures_stream_url=self.FSTREAM_URL.rstrip("/"))
         field = "futures_rest_url" if kind == "futures" else "coin_futures_rest_url"
 
-        def on_connection_event(event: ConnectionEvent) -> None:
-            socket.on_connection_event(event)
-            self._user_event(socket, event)
-
         return ListenKeyStream(
             self._reactor,
             endpoints,
@@ -649,24 +598,16 @@ class BinanceSocketManager(threading.Thread):
             keepalive_every=self._user_timeout,
             policy=self._policy(True),
             trust_root=self._options.trust_root,
-            on_connection_event=on_connection_event,
+            on_connection_event=socket.connection_event,
         )
 
     def _account_event(self, event: ConnectionEvent) -> None:
         """Events of the WebSocket API connection reach every account socket on it."""
         for socket in list(self._conns.values()):
             if isinstance(socket, AccountSocket) and socket.kind in ("user", "margin", "isolated"):
-                socket.on_connection_event(event)
-                self._user_event(socket, event)
+                socket.connection_event(event)
 
-    def _user_event(self, socket: Any, event: ConnectionEvent) -> None:
-        on_event = self._options.on_event
-        if on_event is True:
-            socket.deliver(_event_message(event))
-        elif callable(on_event):
-            on_event(socket.key, event)
-
-    def _forget(self, socket: _LegacySocket) -> None:
+    def _forget(self, socket: LegacySocket) -> None:
         """Release a dead socket's key (0.7.11 kept it, so a restart returned False)."""
         with self._registry_lock:
             if self._conns.get(socket.key) is socket:
@@ -694,16 +635,6 @@ class BinanceSocketManager(threading.Thread):
         if not self._shutdown_watched:
             self._shutdown_watched = True
             self._reactor.addSystemEventTrigger("before", "shutdown", self._closed_event.set)
-
-
-def _event_message(event: ConnectionEvent) -> dict[str, Any]:
-    """A connection event as an in-band dict, for ``on_event=True``."""
-    message: dict[str, Any] = {"e": "event", "type": event.kind.value, "m": event.reason or ""}
-    for field in ("attempt", "delay", "gap", "code"):
-        value = getattr(event, field)
-        if value is not None:
-            message[field] = value
-    return message
 
 
 def _note_once(note: str) -> None:

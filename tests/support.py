@@ -152,3 +152,15 @@ def asynchronous(test: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[...,
         return defer.ensureDeferred(test(self, *args))
 
     return run
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` on the real reactor every 10 ms (no sleeping) until it is true."""
+    from twisted.internet import reactor, task
+
+    waited = 0.0
+    while not predicate():
+        if waited >= timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await task.deferLater(reactor, 0.01, lambda: None)
+        waited += 0.01

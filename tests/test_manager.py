@@ -22,7 +22,7 @@ from binance_twisted import (
     ThreadedWebsocketManager,
 )
 from binance_twisted.testing import FakeBinance
-from tests.support import asynchronous
+from tests.support import asynchronous, wait_until
 
 UNABLE = {
     "e": "error",
@@ -136,7 +136,7 @@ class StartTests(ManagerTestCase):
                 "bnbbtc@ticker",
                 "!ticker@arr",
                 "bnbbtc@bookTicker",
-                "futures:btcusdt@aggTrade" if False else "btcusdt@aggTrade",
+                "btcusdt@aggTrade",
                 "btcusdt@markPrice@1s",
                 "!markPrice@arr",
                 "btcusdt@bookTicker",
@@ -315,8 +315,7 @@ class FailureTests(ManagerTestCase):
             bm.start_multiplex_socket(["bnbbtc@aggTrade"], multi)
 
         await self.in_user_thread(user)
-        fake_done = FakeBinance(reactor)  # only for its wait_for helper
-        await fake_done.wait_for(lambda: single.messages and multi.messages, timeout=10)
+        await wait_until(lambda: single.messages and multi.messages, timeout=10)
         self.assertEqual(single.messages, [UNABLE])
         self.assertEqual(multi.messages, [UNABLE])
         self.assertIsNot(single.messages[0], multi.messages[0])
