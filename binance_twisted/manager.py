@@ -29,6 +29,7 @@ from binance_twisted import legacy_paths
 from binance_twisted.client import StreamClient, Subscription
 from binance_twisted.connection import ConnectionPolicy
 from binance_twisted.endpoints import Endpoints
+from binance_twisted.errors import MissingCredentialsError
 from binance_twisted.events import ConnectionEvent
 from binance_twisted.legacy_accounts import KINDS, AccountSocket, Credentials, rest_root
 from binance_twisted.legacy_paths import SocketPlan
@@ -45,6 +46,8 @@ from binance_twisted.signing import load_signer
 from binance_twisted.tls import TrustRoot
 from binance_twisted.userdata import ListenKeyStream
 from binance_twisted.wsapi import WebSocketAPI
+from binance_twisted.wsapi_methods import WsApiMethod
+from binance_twisted.wsapi_sync import SyncWsApiMethods
 
 __all__ = ["BinanceSocketManager"]
 
@@ -59,6 +62,8 @@ _LEGACY_WS_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
 #: only dead after more than two missed pings.
 _FUTURES_STALL_TIMEOUT = 400.0
 _CLOSE_TIMEOUT = 5.0
+#: a blocking ws_* call waits at most this long (the request's own timeout is 10 s)
+_SYNC_TIMEOUT = 15.0
 _OPTIONS = (
     "api_key",
     "api_secret",
@@ -158,7 +163,7 @@ class StreamSocket(LegacySocket):
         return d
 
 
-class BinanceSocketManager(threading.Thread):
+class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
     """Drop-in for ``binance.websockets.BinanceSocketManager`` (python-binance 0.x).
 
     ``client`` may be a python-binance ``Client`` of any version, any object with
@@ -203,6 +208,7 @@ class BinanceSocketManager(threading.Thread):
         self._registry_lock = threading.RLock()
         self._stream_clients: dict[str, StreamClient] = {}
         self._api: WebSocketAPI | None = None
+        self._public_apis: dict[str, WebSocketAPI] = {}
         self._rest_clients: dict[str, RestClient] = {}
         self._credentials: Credentials | None = None
         self._closed_event = threading.Event()
@@ -384,6 +390,8 @@ class BinanceSocketManager(threading.Thread):
             if self._api is not None:
                 clients.append(self._api)
                 self._api = None
+            clients.extend(self._public_apis.values())
+            self._public_apis.clear()
             self._rest_clients.clear()
 
         def shut_down() -> defer.Deferred:
@@ -548,13 +556,9 @@ class BinanceSocketManager(threading.Thread):
         """On the reactor thread: the one WebSocket API connection for account sockets."""
         if self._api is None:
             assert self._credentials is not None
-            default = self._endpoints.ws_api_url
-            url = (
-                self.WS_API_URL if self.WS_API_URL != _LEGACY_WS_API_URL or not default else default
-            )
             self._api = WebSocketAPI(
                 self._reactor,
-                url=url,
+                url=self._ws_api_url(),
                 api_key=self._credentials.api_key,
                 private_key_or_secret=self._credentials.secret,
                 policy=self._policy(False),
@@ -606,6 +610,58 @@ class BinanceSocketManager(threading.Thread):
         for socket in list(self._conns.values()):
             if isinstance(socket, AccountSocket) and socket.kind in ("user", "margin", "isolated"):
                 socket.connection_event(event)
+
+    def _ws_call(self, row: WsApiMethod, params: dict[str, Any]) -> Any:
+        """A blocking ``ws_*`` call: run its Deferred on the reactor, wait in this thread."""
+        if isInIOThread() and self._reactor.running:
+            raise RuntimeError(
+                f"{row.name}() blocks until Binance answers, so it cannot run on the reactor "
+                f"thread (in a callback); use WebSocketAPI.{row.name}(), which returns a Deferred"
+            )
+        try:
+            credentials: Credentials | None = Credentials.find(self._options, self._client)
+        except MissingCredentialsError:
+            if row.signed:
+                raise
+            credentials = None
+        with self._registry_lock:
+            if credentials is not None and self._credentials is None:
+                self._credentials = credentials
+        ensure_running(self._reactor)
+
+        def call() -> Any:
+            return getattr(self._ws_api(row.market, credentials is not None), row.name)(**params)
+
+        return call_in_reactor(self._reactor, call, timeout=_SYNC_TIMEOUT)
+
+    def _ws_api(self, market: str, keyed: bool) -> WebSocketAPI:
+        """On the reactor thread: Spot calls share the account connection when keyed."""
+        if market == "spot" and keyed:
+            return self._account_api()
+        name = f"{market}{'-keyed' if keyed else ''}"
+        api = self._public_apis.get(name)
+        if api is None:
+            credentials = self._credentials if keyed else None
+            options: dict[str, Any] = {
+                "policy": self._policy(market == "futures"),
+                "trust_root": self._options.trust_root,
+            }
+            if credentials is not None:
+                options.update(
+                    api_key=credentials.api_key, private_key_or_secret=credentials.secret
+                )
+            if market == "futures":
+                api = WebSocketAPI.futures(self._reactor, self._endpoints, **options)
+            else:
+                api = WebSocketAPI(self._reactor, url=self._ws_api_url(), name="ws-api", **options)
+            self._public_apis[name] = api
+        return api
+
+    def _ws_api_url(self) -> str:
+        default = self._endpoints.ws_api_url
+        if self.WS_API_URL != _LEGACY_WS_API_URL or not default:
+            return self.WS_API_URL
+        return default
 
     def _forget(self, socket: LegacySocket) -> None:
         """Release a dead socket's key (0.7.11 kept it, so a restart returned False)."""

@@ -44,6 +44,7 @@ from binance_twisted.protocol import StreamProtocol
 from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotation, close_session
 from binance_twisted.signing import Signer, load_signer, sign_ws_params
 from binance_twisted.tls import TrustRoot, load_trust_root
+from binance_twisted.wsapi_methods import WsApiMethods, check_market
 
 __all__ = ["UserDataSubscription", "WebSocketAPI"]
 
@@ -53,8 +54,11 @@ _INVALID_TIMESTAMP = -1021
 _RECENT_EVENTS = 4096
 
 
-class WebSocketAPI(ReconnectingSession):
+class WebSocketAPI(WsApiMethods, ReconnectingSession):
     """One connection to Binance's WebSocket API (``ws_api_url`` of ``endpoints``).
+
+    ``market="futures"`` (or :meth:`futures`) marks a USD-M futures connection; the
+    python-binance ``ws_*`` methods (:mod:`binance_twisted.wsapi_methods`) check it.
 
     ``api_key`` and ``private_key_or_secret`` (an HMAC secret, or an RSA/Ed25519 PEM key or
     path) are needed for signed requests and user data only. ``return_rate_limits=False``
@@ -76,6 +80,7 @@ class WebSocketAPI(ReconnectingSession):
         recv_window: float | None = None,
         on_event: Callable[[ConnectionEvent], Any] | None = None,
         name: str = "ws-api",
+        market: str = "spot",
     ) -> None:
         endpoints = endpoints if endpoints is not None else Endpoints.for_tld("com")
         base = url if url is not None else endpoints.ws_api_url
@@ -93,6 +98,7 @@ class WebSocketAPI(ReconnectingSession):
             trust_root=load_trust_root(trust_root),
             on_event=on_event if on_event is not None else _ignore,
         )
+        self.market = check_market(market)
         self.api_key = api_key
         self._signer: Signer | None = (
             load_signer(private_key_or_secret) if private_key_or_secret is not None else None
