@@ -273,6 +273,12 @@ class ReconnectingSession:
         if proto is not None:
             proto.pacer.stop()
             proto.deliver = drop
+        if self._rotation is not None and factory is self._rotation.factory:
+            self._rotation.candidate_lost(reason)
+        elif factory is self._factory:
+            self._current_lost(factory, proto, reason)
+        if proto is not None:
+            # only now: an errback may send the next request, which must not pick this session
             fail_requests(
                 proto,
                 NotConnectedError(
@@ -280,10 +286,6 @@ class ReconnectingSession:
                     "requests in flight is unknown"
                 ),
             )
-        if self._rotation is not None and factory is self._rotation.factory:
-            self._rotation.candidate_lost(reason)
-        elif factory is self._factory:
-            self._current_lost(factory, proto, reason)
         self._maybe_closed()
 
     def decode_failed(self, proto: StreamProtocol, payload: bytes | None) -> None:

@@ -160,8 +160,9 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         )
         d.addBoth(_cancel_timer, timer)
         params = dict(params) if params else None
-        if self._session is not None:
-            self._send(self._session, method, params, signed, d)
+        session = self._session
+        if session is not None and session.state == session.STATE_OPEN:
+            self._send(session, method, params, signed, d)
         else:
             self._queued.append((method, params, signed, d))
             if self._state == "idle":
