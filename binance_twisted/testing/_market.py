@@ -10,16 +10,24 @@ keyed by price string stays consistent.
 One :meth:`SymbolMarket.step` is one tick: a few trades taken from the top of the book and a
 few random level changes, all folded into a single depth diff whose ``U`` is the previous
 ``u + 1`` and whose ``u`` counts every individual change.
+
+Orders of the fake's accounts take liquidity between ticks (:meth:`SymbolMarket.match`, then
+:meth:`SymbolMarket.fill`): the book and the id counters change at once, and the changes and
+trades are folded into the next step, so the streams stay gapless. The last
+:data:`HISTORY` trades and aggregate trades are kept for the WebSocket API's trade queries
+and klines.
 """
 
 from __future__ import annotations
 
 import random
+from collections import deque
 from datetime import datetime, timedelta, timezone
 
 import attrs
 
 __all__ = [
+    "HISTORY",
     "AggTrade",
     "Candle",
     "DepthDiff",
@@ -38,6 +46,8 @@ _LEVELS = 40  # initial levels per side; new levels land within this many ticks 
 _MIN_LEVELS = 10
 _MAX_LEVELS = 60
 _BLOCK_TRADE_CHANCE = 0.1
+#: How many trades (and aggregate trades) each symbol remembers.
+HISTORY = 1000
 
 
 def decimal(value: int) -> str:
@@ -242,6 +252,14 @@ class SymbolMarket:
         self.last_step: Step | None = None
         self._steps = 0
         self._candles: dict[tuple[str, int], tuple[Candle, int]] = {}
+        #: The most recent trades and aggregate trades, oldest first.
+        self.trades: deque[Trade] = deque(maxlen=HISTORY)
+        self.agg_trades: deque[AggTrade] = deque(maxlen=HISTORY)
+        # changes and trades made between steps (fills of the fake's accounts)
+        self._pending: _Changes = ({}, {})
+        self._pending_from: int | None = None
+        self._pending_trades: list[Trade] = []
+        self._pending_aggs: list[AggTrade] = []
 
     # -- the book -----------------------------------------------------------------------
 
@@ -284,9 +302,11 @@ class SymbolMarket:
         rng = self._rng
         self._steps += 1
         first_update_id = self.update_id + 1
-        changed: _Changes = ({}, {})
-        trades: list[Trade] = []
-        aggs: list[AggTrade] = []
+        if self._pending_from is not None:
+            first_update_id = self._pending_from
+        changed, trades, aggs = self._pending, self._pending_trades, self._pending_aggs
+        self._pending, self._pending_trades, self._pending_aggs = ({}, {}), [], []
+        self._pending_from = None
         for _ in range(rng.randint(1, 2)):
             agg = self._take(rng.random() < 0.5, now_ms, changed, trades)
             if agg is not None:
@@ -328,6 +348,7 @@ class SymbolMarket:
             trade = Trade(self.next_trade_id, price, qty, now_ms, buyer_is_maker=sell)
             self.next_trade_id += 1
             self.stats.add(trade)
+            self.trades.append(trade)
             trades.append(trade)
             total += qty
             self._set(side, price, book[price] - qty, changed)
@@ -337,7 +358,85 @@ class SymbolMarket:
             self.next_agg_id, price, total, first_id, self.next_trade_id - 1, now_ms, sell
         )
         self.next_agg_id += 1
+        self.agg_trades.append(agg)
         return agg
+
+    # -- fills of the fake's accounts -----------------------------------------------------
+
+    def match(
+        self,
+        buy: bool,
+        qty: int | None = None,
+        quote: int | None = None,
+        limit: int | None = None,
+        step: int = 1,
+    ) -> list[tuple[int, int]]:
+        """The ``(price, qty)`` fills a taker order would get now, best price first (pure).
+
+        A buy walks the asks up to ``limit`` (a sell the bids down to it) until ``qty`` base
+        units are bought, or until ``quote`` units of the quote asset are spent (sold for);
+        each fill is a multiple of ``step``. Nothing changes: :meth:`fill` applies them.
+        """
+        levels = sorted(self.asks.items()) if buy else sorted(self.bids.items(), reverse=True)
+        fills: list[tuple[int, int]] = []
+        for price, available in levels:
+            if limit is not None and (price > limit if buy else price < limit):
+                break
+            if qty is not None:
+                want = qty
+            else:
+                assert quote is not None
+                want = quote * E8 // price
+            take = min(available, want) // step * step
+            if take <= 0:
+                break
+            fills.append((price, take))
+            if qty is not None:
+                qty -= take
+                if qty <= 0:
+                    break
+            else:
+                assert quote is not None
+                quote -= price * take // E8
+        return fills
+
+    def record(self, buyer_is_maker: bool, price: int, qty: int, now_ms: int) -> Trade:
+        """A trade against a resting order of the fake's accounts (the book is untouched)."""
+        trade = Trade(self.next_trade_id, price, qty, now_ms, buyer_is_maker)
+        self.next_trade_id += 1
+        self.stats.add(trade)
+        self.trades.append(trade)
+        self._pending_trades.append(trade)
+        agg = AggTrade(self.next_agg_id, price, qty, trade.id, trade.id, now_ms, buyer_is_maker)
+        self.next_agg_id += 1
+        self.agg_trades.append(agg)
+        self._pending_aggs.append(agg)
+        return trade
+
+    def fill(self, buy: bool, fills: list[tuple[int, int]], now_ms: int) -> list[Trade]:
+        """Take ``fills`` (from :meth:`match`) out of the book; the trades, with their ids.
+
+        The book changes now; the changes and trades are published with the next step.
+        """
+        side = 1 if buy else 0
+        book = (self.bids, self.asks)[side]
+        if self._pending_from is None:
+            self._pending_from = self.update_id + 1
+        trades: list[Trade] = []
+        for price, qty in fills:
+            first_id = self.next_trade_id
+            trade = Trade(self.next_trade_id, price, qty, now_ms, buyer_is_maker=not buy)
+            self.next_trade_id += 1
+            self.stats.add(trade)
+            self.trades.append(trade)
+            trades.append(trade)
+            self._pending_trades.append(trade)
+            self._set(side, price, book.get(price, 0) - qty, self._pending)
+            agg = AggTrade(self.next_agg_id, price, qty, first_id, first_id, now_ms, not buy)
+            self.next_agg_id += 1
+            self.agg_trades.append(agg)
+            self._pending_aggs.append(agg)
+        return trades
 
     def _change_level(self, bid: bool, changed: _Changes) -> None:
         """Set one level near the top, or remove one, keeping the book uncrossed and bounded."""
@@ -358,7 +457,7 @@ class SymbolMarket:
         if qty > 0:
             book[price] = qty
         else:
-            del book[price]
+            book.pop(price, None)
         changed[side][price] = qty
         self.update_id += 1
 
@@ -408,6 +507,10 @@ class Market:
 
     def __contains__(self, symbol: object) -> bool:
         return symbol in self._symbols
+
+    def names(self) -> list[str]:
+        """The lowercase symbols that have a market so far, in order of creation."""
+        return list(self._symbols)
 
     def get(self, symbol: str) -> SymbolMarket:
         """The market of a lowercase ``symbol``, created if new."""

@@ -64,7 +64,10 @@ class FakeBinance:
     products that still have them, the margin listen token, the WebSocket API at
     ``/ws-api/v3`` (and ``/ws-fapi/v1``) with its user-data subscriptions, signatures
     checked for HMAC, RSA and Ed25519 keys, and events injected with
-    :meth:`FakeAccount.emit`. See ``docs/testing.rst``.
+    :meth:`FakeAccount.emit`. The WebSocket API also answers the market-data, Spot and USD-M
+    futures trading and account methods from the simulated market and each account's
+    balances and orders, sending the user-data events Binance would. See
+    ``docs/testing.rst``.
 
     Args:
         reactor: the reactor to listen and schedule on (default: the global one).
@@ -341,7 +344,11 @@ class FakeBinance:
     # -- the market ---------------------------------------------------------------------
 
     def tick(self, n: int = 1) -> None:
-        """Advance the market ``n`` steps, publishing each step's events to subscribers."""
+        """Advance the market ``n`` steps, publishing each step's events to subscribers.
+
+        The symbols stepped are those some stream listens to and those the WebSocket API was
+        asked about (market data or orders).
+        """
         for _ in range(n):
             self._state.step_market()
 

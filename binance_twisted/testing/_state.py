@@ -18,10 +18,11 @@ from twisted.logger import Logger
 from binance_twisted._json import dumps
 from binance_twisted.testing._auth import redact_text
 from binance_twisted.testing._events import render
-from binance_twisted.testing._market import Levels, Market
+from binance_twisted.testing._market import Levels, Market, SymbolMarket
 from binance_twisted.testing._names import ROUTES, recognise
 from binance_twisted.testing._protocol import Connection, ConnectionPolicy
 from binance_twisted.testing._subscriptions import Subscriptions
+from binance_twisted.testing._trading import Exchange
 from binance_twisted.testing._userdata import PREFIX_PRODUCTS, UserData
 
 __all__ = ["Fault", "LogEntry", "RestFault", "ServerState"]
@@ -114,8 +115,11 @@ class ServerState:
             seed,
         )
         self.listeners = self.userdata.listeners
-        self._weight_minute = -1
-        self._weight = 0
+        self.exchange = Exchange(self.market, seed)
+        self.userdata.exchange = self.exchange
+        #: Symbols the WebSocket API has asked about: they tick like subscribed ones.
+        self.touched: set[str] = set()
+        self._weights: dict[str, tuple[int, int]] = {}
         self._next_id = 1
         self._ticks = 0
 
@@ -207,7 +211,8 @@ class ServerState:
                 if not listeners:
                     continue
             streams.append((name, spec, listeners))
-        wanted = {spec.symbol for _, spec, _ in streams}
+        wanted: set[str | None] = {spec.symbol for _, spec, _ in streams}
+        wanted |= self.touched
         everything = set(self.symbols) if None in wanted else set()
         for symbol in {symbol for symbol in wanted if symbol is not None} | everything:
             self.market.get(symbol).step(now)
@@ -218,6 +223,15 @@ class ServerState:
     def knows(self, symbol: str) -> bool:
         """Whether a lowercase symbol has (or may get) a market: listed or subscribed to."""
         return symbol in self.symbols or symbol in self.market
+
+    def known_symbols(self) -> list[str]:
+        """The listed symbols, then every other one with a market, lowercase."""
+        return list(self.symbols) + [s for s in self.market.names() if s not in self.symbols]
+
+    def touch(self, symbol: str) -> SymbolMarket:
+        """The market of a known lowercase symbol, which from now on ticks with the rest."""
+        self.touched.add(symbol)
+        return self.market.get(symbol)
 
     def snapshot(self, symbol: str, limit: int) -> tuple[int, Levels, Levels] | None:
         """The REST depth snapshot of a known lowercase symbol, else ``None``."""
@@ -233,13 +247,19 @@ class ServerState:
 
     # -- WebSocket API weight and faults --------------------------------------------------
 
-    def weigh(self, weight: int) -> int:
-        """Add a request's weight to this minute's REQUEST_WEIGHT; the count after it."""
+    def weigh(self, weight: int, venue: str = "spot") -> int:
+        """Add a request's weight to this minute's REQUEST_WEIGHT; the count after it.
+
+        Spot (``/ws-api/v3``) and USD-M futures (``/ws-fapi/v1``) count apart, as their
+        hosts do.
+        """
         minute = self.server_ms() // _MINUTE_MS
-        if minute != self._weight_minute:
-            self._weight_minute, self._weight = minute, 0
-        self._weight += weight
-        return self._weight
+        counted, total = self._weights.get(venue, (minute, 0))
+        if counted != minute:
+            total = 0
+        total += weight
+        self._weights[venue] = (minute, total)
+        return total
 
     def take_wsapi_fault(self, method: str) -> Fault | None:
         """The fault to apply to this request of ``method``, if one is queued."""

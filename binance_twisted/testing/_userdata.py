@@ -27,15 +27,18 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 import attrs
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from binance_twisted.testing import _userevents
+from binance_twisted.testing import _futures, _userevents
 from binance_twisted.testing._auth import Credential, make_credential, redact
 from binance_twisted.testing._errors import ApiError
+from binance_twisted.testing._market import E8, decimal
 from binance_twisted.testing._subscriptions import Subscriptions
+from binance_twisted.testing._trading import Event, Exchange, SpotAccount, status_report
 
 __all__ = [
     "LISTEN_KEY_PRODUCTS",
@@ -132,6 +135,8 @@ class FakeAccount:
     Made by :meth:`FakeBinance.add_account`. :meth:`emit` sends an event to every live
     subscription or listen-key connection of this account for one product; the builders
     (:meth:`execution_report` …) make realistic events stamped with the fake's clock.
+    :attr:`spot` and :attr:`futures` hold what the WebSocket API's trading methods change;
+    :meth:`set_balance`, :meth:`fill_order` and friends let a test seed and drive them.
     """
 
     def __init__(
@@ -149,6 +154,10 @@ class FakeAccount:
         #: What the key may do: ``SPOT``, ``MARGIN``, ``FUTURES``.
         self.permissions = frozenset(permissions)
         self.credential = credential
+        #: Spot balances, orders, order lists and trades (10 BTC and 100000 USDT to start).
+        self.spot = SpotAccount()
+        #: USD-M futures wallet (100000 USDT to start), positions and orders.
+        self.futures = _futures.FuturesAccount()
 
     def __repr__(self) -> str:
         return f"<FakeAccount {redact(self.api_key)} {self.key_type}>"
@@ -169,6 +178,77 @@ class FakeAccount:
         """The account's live listen key for ``product``, if it has one."""
         record = self._userdata.active.get((self.api_key, normalise_product(product)))
         return record.key if record else None
+
+    # -- balances and orders ------------------------------------------------------------
+
+    def set_balance(self, asset: str, free: str = "0", locked: str = "0") -> None:
+        """Set a Spot balance, e.g. ``account.set_balance("BTC", free="1")``.
+
+        Amounts are decimal strings with at most eight decimals. No event is sent.
+        """
+        self.spot.set(asset.upper(), _units(free), _units(locked))
+
+    def balance(self, asset: str) -> tuple[str, str]:
+        """``(free, locked)`` of a Spot asset, as ``account.status`` renders them."""
+        free, locked = self.spot.balances.get(asset.upper(), [0, 0])
+        return decimal(free), decimal(locked)
+
+    def set_futures_balance(self, asset: str, balance: str) -> None:
+        """Set the USD-M futures wallet balance of ``asset`` (``"USDT"``…)."""
+        self.futures.wallet[asset.upper()] = _units(balance)
+
+    def open_orders(self, symbol: str | None = None) -> list[dict[str, Any]]:
+        """The open Spot orders (``order.status`` reports), oldest first."""
+        return [
+            status_report(o)
+            for o in self.spot.orders.values()
+            if o.open and (symbol is None or o.symbol == symbol.upper())
+        ]
+
+    def fill_order(
+        self, symbol: str, order_id: int, qty: str | None = None, price: str | None = None
+    ) -> int:
+        """Fill a resting Spot order (all of it, or ``qty``) as the maker, at its price.
+
+        The account's balances move, the trade gets the next trade id of the symbol (and is
+        published with the next tick), and ``executionReport``/``outboundAccountPosition``
+        (and, for an order list, what follows from it) go to the live subscriptions.
+        Returns how many channels got events.
+
+        Raises:
+            KeyError: no such order. ValueError: the order is not working on the book.
+        """
+        order = self.spot.orders[(symbol.upper(), order_id)]
+        amount = order.remaining if qty is None else _units(qty)
+        at = order.price if price is None else _units(price)
+        events = self._exchange().fill_resting(
+            self.spot, order, amount, at, self._userdata.server_ms()
+        )
+        return self.deliver(events)
+
+    def fill_futures_order(
+        self, symbol: str, order_id: int, qty: str | None = None, price: str | None = None
+    ) -> int:
+        """Fill a resting USD-M futures order as the maker (like :meth:`fill_order`)."""
+        order = self.futures.orders[(symbol.upper(), order_id)]
+        amount = order.orig_qty - order.executed if qty is None else _units(qty)
+        at = order.price if price is None else _units(price)
+        exchange = self._exchange()
+        market = exchange.symbol_market(order.symbol)
+        events = _futures.fill_resting(
+            self.futures, order, market, amount, at, self._userdata.server_ms()
+        )
+        return self.deliver(events)
+
+    def deliver(self, events: Iterable[Event]) -> int:
+        """Emit ``(product, event)`` pairs in order; how many channels got them."""
+        return sum(self.emit(product, event) for product, event in events)
+
+    def _exchange(self) -> Exchange:
+        exchange = self._userdata.exchange
+        if exchange is None:
+            raise RuntimeError("this account's fake has no exchange")
+        return exchange
 
     # -- builders -------------------------------------------------------------------------
 
@@ -230,6 +310,8 @@ class UserData:
         self.tokens: dict[str, ListenToken] = {}
         self.listeners: Subscriptions[Any] = Subscriptions()
         self._rng = random.Random(f"user data {seed}")
+        #: The fake's order engine (set by the server state).
+        self.exchange: Exchange | None = None
 
     # -- accounts -------------------------------------------------------------------------
 
@@ -362,3 +444,14 @@ class UserData:
             if record.call is not None and record.call.active():
                 record.call.cancel()
             record.call = None
+
+
+def _units(text: str) -> int:
+    """A decimal string in units of 1e-8."""
+    try:
+        value = Decimal(str(text)) * E8
+    except InvalidOperation:
+        raise ValueError(f"not a decimal amount: {text!r}") from None
+    if value != value.to_integral_value() or value < 0:
+        raise ValueError(f"amounts are non-negative with at most 8 decimals, not {text!r}")
+    return int(value)

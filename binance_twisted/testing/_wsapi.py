@@ -1,11 +1,14 @@
-"""The fake's WebSocket API (``/ws-api/v3``, and ``/ws-fapi/v1`` with the same methods).
+"""The fake's WebSocket API: Spot at ``/ws-api/v3``, USD-M futures at ``/ws-fapi/v1``.
 
 Requests ``{"id", "method", "params"}`` get ``{"id", "status", "result" | "error",
 "rateLimits"}`` (binance-platform.md §4.2/§4.3); user-data events arrive as
-``{"subscriptionId": N, "event": {...}}`` (§3.3). Methods: ``ping``, ``time``,
-``session.logon``/``status``/``logout``, ``userDataStream.subscribe``,
+``{"subscriptionId": N, "event": {...}}`` (§3.3). Served here on both paths: ``ping``,
+``time``, ``session.logon``/``status``/``logout``, ``userDataStream.subscribe``,
 ``.subscribe.signature``, ``.subscribe.listenToken``, ``.unsubscribe`` and
-``session.subscriptions`` (§3.2, §3.5, §4.6).
+``session.subscriptions`` (§3.2, §3.5, §4.6). The market-data, trading and account methods
+of each venue are in :mod:`binance_twisted.testing._wsapi_calls`; this module authenticates
+them (signature, or the ``session.logon`` key), weighs them, reports ``rateLimits`` and
+delivers the user-data events their changes cause once the response is out.
 
 Everything a connection shares with the market streams (pings, the incoming-frame limit,
 lifetime, stalls, aborts, the log) comes from :class:`~._protocol.Connection`.
@@ -25,8 +28,10 @@ from binance_twisted._json import dumps, loads
 from binance_twisted.testing._auth import check_timestamp, redact_params, redact_text, wsapi_payload
 from binance_twisted.testing._errors import ApiError, fault_error, invalid_signature, mandatory
 from binance_twisted.testing._names import BadURL
+from binance_twisted.testing._params import AUTH, Reader
 from binance_twisted.testing._protocol import Connection, Hub
 from binance_twisted.testing._userdata import FakeAccount, UserData
+from binance_twisted.testing._wsapi_calls import FUTURES, SPOT, Call, Method, TradingHub
 
 __all__ = ["PATHS", "WEIGHT_LIMIT", "WsApiConnection", "WsApiHub"]
 
@@ -34,6 +39,8 @@ __all__ = ["PATHS", "WEIGHT_LIMIT", "WsApiConnection", "WsApiHub"]
 PATHS = ("/ws-api/v3", "/ws-fapi/v1")
 #: The REQUEST_WEIGHT limit reported in ``rateLimits`` (Binance's documented example).
 WEIGHT_LIMIT = 6000
+#: The USD-M futures one.
+FUTURES_WEIGHT_LIMIT = 2400
 _VERSION_PREFIX = re.compile(r"v\d+/")
 _MAX_SUBSCRIPTION_IDS = 65535
 _WEIGHTS = {"ping": 1, "time": 1}
@@ -60,7 +67,7 @@ class UserSubscription:
         self.call = None
 
 
-class WsApiHub(Hub, Protocol):
+class WsApiHub(Hub, TradingHub, Protocol):
     """What a WebSocket API connection needs from the fake on top of :class:`Hub`."""
 
     userdata: UserData
@@ -69,8 +76,8 @@ class WsApiHub(Hub, Protocol):
     def server_ms(self) -> int:
         """The server clock in ms, skew included."""
 
-    def weigh(self, weight: int) -> int:
-        """Count a request's weight; this minute's total."""
+    def weigh(self, weight: int, venue: str = "spot") -> int:
+        """Count a request's weight; this minute's total for the venue."""
 
     def take_wsapi_fault(self, method: str) -> Any:
         """The :class:`~._state.Fault` for this request of ``method``, if any."""
@@ -80,13 +87,16 @@ class WsApiConnection(Connection):
     """A client connected to ``/ws-api/v3`` (or ``/ws-fapi/v1``).
 
     On top of :class:`~._protocol.Connection`: ``return_rate_limits`` (the URL's
-    ``returnRateLimits``), :attr:`logged_on` (the API key of ``session.logon``, or
-    ``None``) and :attr:`subscriptions` (subscription id to ``(api_key, product)``).
+    ``returnRateLimits``), ``venue`` (``"spot"`` or ``"futures"``, from the path),
+    :attr:`logged_on` (the API key of ``session.logon``, or ``None``) and
+    :attr:`subscriptions` (subscription id to ``(api_key, product)``).
     """
 
     service = "ws-api"
     rate_limited = False
     return_rate_limits = True
+    #: ``"spot"`` (``/ws-api/v3``) or ``"futures"`` (``/ws-fapi/v1``).
+    venue = "spot"
     connected_since = 0
     _logon: FakeAccount | None = None
     _authorized_since: int | None = None
@@ -113,6 +123,7 @@ class WsApiConnection(Connection):
         parts = urlsplit(self.path)
         if parts.path not in PATHS:
             raise BadURL(404, "Not Found")
+        self.venue = "futures" if parts.path == "/ws-fapi/v1" else "spot"
         values = parse_qs(parts.query).get("returnRateLimits", [])
         if values:
             if values[-1].lower() not in ("true", "false"):
@@ -158,8 +169,9 @@ class WsApiConnection(Connection):
         if not isinstance(params, dict):
             self._invalid(request_id, method, ApiError(400, -1135, "Invalid JSON Request"), payload)
             return
-        method = _VERSION_PREFIX.sub("", method, count=1)
-        fault = hub.take_wsapi_fault(method)
+        if self.venue != "futures" or method not in FUTURES:
+            method = _VERSION_PREFIX.sub("", method, count=1)
+        fault = hub.take_wsapi_fault(_VERSION_PREFIX.sub("", method, count=1))
         if fault is None:
             self._answer(request_id, method, params)
             return
@@ -204,6 +216,10 @@ class WsApiConnection(Connection):
     def _answer(self, request_id: RequestId, method: str, params: dict[str, Any]) -> None:
         if self.state != self.STATE_OPEN:
             return
+        spec = (FUTURES if self.venue == "futures" else SPOT).get(method)
+        if spec is not None:
+            self._call(request_id, method, spec, params)
+            return
         handler = _METHODS.get(method)
         try:
             if handler is None:
@@ -214,9 +230,73 @@ class WsApiConnection(Connection):
             self._respond(request_id, method, params, error=error)
         else:
             self._respond(request_id, method, params, result=result)
-            queued, self._after = self._after or [], None
-            for action in queued:  # what must follow the response: eventStreamTerminated
-                action()
+            self._run_after()
+
+    def _run_after(self) -> None:
+        queued, self._after = self._after or [], None
+        for action in queued:  # what must follow the response: events, eventStreamTerminated
+            action()
+
+    def _call(self, request_id: RequestId, method: str, spec: Method, params: dict) -> None:
+        """Serve a market-data, trading or account method (:mod:`._wsapi_calls`)."""
+        hub = self.api_hub
+        reader = Reader(params)
+        call = Call(reader, hub, self.venue, hub.server_ms(), lambda: self._signed(reader))
+        weight = spec.weigh(params)
+        try:
+            if spec.signed:
+                call.auth()
+            result = spec.handler(call)
+            reader.finish()
+        except ApiError as error:
+            # a cancel-replace that half failed still changed orders (and counts one)
+            orders = self._order_limits(spec, call, call.placed)
+            self._respond(request_id, method, params, error=error, weight=weight, orders=orders)
+        else:
+            orders = self._order_limits(spec, call, call.placed)
+            if spec.free_on_success:
+                weight = 0
+            self._respond(request_id, method, params, result=result, weight=weight, orders=orders)
+        account = call.account
+        if account is not None and call.events:
+            events = call.events
+
+            def deliver() -> None:
+                account.deliver(events)
+
+            self._after = [*(self._after or []), deliver]
+        self._run_after()
+
+    def _order_limits(self, spec: Method, call: Call, placed: int) -> list[dict] | None:
+        """The ``ORDERS`` entries of an order method's ``rateLimits`` (counting ``placed``)."""
+        account = call.account
+        if not spec.orders or account is None:
+            return None
+        if self.venue == "futures":
+            return account.futures.rate_limits(call.now, placed)
+        account.spot.count_orders(call.now, placed)
+        return account.spot.rate_limits(call.now)
+
+    def _signed(self, reader: Reader) -> FakeAccount:
+        """The account of a signed request: its own signature, else the logged-on key.
+
+        After ``session.logon`` a request may leave out ``apiKey`` and ``signature`` but
+        still needs ``timestamp`` (binance-platform.md §4.6).
+        """
+        params = reader.params
+        reader.mark(*AUTH)
+        if (
+            self._logon is not None
+            and params.get("signature") in (None, "")
+            and params.get("apiKey") in (None, "")
+        ):
+            hub = self.api_hub
+            account = hub.userdata.authorise(self._logon.api_key, self.venue)
+            if params.get("timestamp") in (None, ""):
+                raise mandatory("timestamp")
+            check_timestamp(params, hub.server_ms())
+            return account
+        return self._verified(dict(params), self.venue)
 
     def _respond(
         self,
@@ -227,9 +307,13 @@ class WsApiConnection(Connection):
         result: Any = None,
         error: ApiError | None = None,
         frame: str | None = None,
+        weight: int | None = None,
+        orders: list[dict[str, Any]] | None = None,
     ) -> None:
         hub = self.api_hub
-        count = hub.weigh(_WEIGHTS.get(method or "", _DEFAULT_WEIGHT))
+        if weight is None:
+            weight = _WEIGHTS.get(method or "", _DEFAULT_WEIGHT)
+        count = hub.weigh(weight, self.venue)
         response: dict[str, Any] = {"id": request_id}
         if error is None:
             response.update(status=200, result=result)
@@ -242,14 +326,16 @@ class WsApiConnection(Connection):
             hub.record("invalid", self, detail)
         wanted = params.get("returnRateLimits", self.return_rate_limits)
         if wanted is True or (isinstance(wanted, str) and wanted.lower() == "true"):
+            limit = FUTURES_WEIGHT_LIMIT if self.venue == "futures" else WEIGHT_LIMIT
             response["rateLimits"] = [
+                *(orders or []),
                 {
                     "rateLimitType": "REQUEST_WEIGHT",
                     "interval": "MINUTE",
                     "intervalNum": 1,
-                    "limit": WEIGHT_LIMIT,
+                    "limit": limit,
                     "count": count,
-                }
+                },
             ]
         self.send(dumps(response))
 
@@ -329,9 +415,11 @@ class WsApiConnection(Connection):
     # -- methods --------------------------------------------------------------------------
 
     def _ping(self, params: dict[str, Any]) -> Any:
+        Reader(params).finish()
         return {}
 
     def _time(self, params: dict[str, Any]) -> Any:
+        Reader(params).finish()
         return {"serverTime": self.hub.server_ms()}  # type: ignore[attr-defined]
 
     def _status(self) -> dict[str, Any]:
@@ -346,7 +434,7 @@ class WsApiConnection(Connection):
 
     def _session_logon(self, params: dict[str, Any]) -> Any:
         hub = self.api_hub
-        account = self._verified(params, "spot")
+        account = self._verified(params, self.venue)
         if account.key_type not in hub.logon_key_types:
             raise invalid_signature()
         self._logon, self._authorized_since = account, hub.server_ms()
