@@ -136,7 +136,6 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         self,
         method: str,
         params: dict[str, Any] | None = None,
-        *,
         signed: bool = False,
         timeout: float | None = None,
     ) -> defer.Deferred:
