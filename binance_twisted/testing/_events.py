@@ -11,6 +11,8 @@ rendered from the same simulated market: the mark price is the mid price, the in
 volume-weighted average, the funding rate Binance's formula on their premium (interest
 0.01 %, clamp ±0.05 %, capped at ±0.75 %), and funding falls every 8 h (00:00, 08:00, 16:00
 UTC). ``!bookTicker`` sends one symbol per tick, going round the all-market symbols.
+On a futures route the diff-depth streams carry the futures shape (:func:`depth_event`):
+``T`` and ``pu``, with ``U`` past ``pu + 1``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from binance_twisted.testing._market import E8, Market, Stats, SymbolMarket, decimal
 from binance_twisted.testing._names import StreamSpec
 
-__all__ = ["render"]
+__all__ = ["depth_event", "render"]
 
 Payload = Any
 _WINDOW_MS = {"1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}
@@ -112,20 +114,37 @@ def _block_trade(m: SymbolMarket, spec: StreamSpec, now: int) -> list[Payload]:
     ]
 
 
-def _depth(m: SymbolMarket, spec: StreamSpec, now: int) -> list[Payload]:
+def depth_event(m: SymbolMarket, now: int, futures: bool = False) -> Payload:
+    """The last step's diff-depth event: Spot ``{e, E, s, U, u, b, a}``, or USD-M futures
+    ``{e, E, T, s, U, u, pu, b, a}`` (``pu`` the id the diff continues from, ``U`` after it
+    with a jump)."""
     assert m.last_step is not None
     diff = m.last_step.diff
-    return [
-        {
+    if futures:
+        return {
             "e": "depthUpdate",
             "E": now,
+            "T": m.last_step.time,
             "s": m.name,
-            "U": diff.first_update_id,
+            "U": diff.futures_first_update_id,
             "u": diff.final_update_id,
+            "pu": diff.previous_update_id,
             "b": diff.bids,
             "a": diff.asks,
         }
-    ]
+    return {
+        "e": "depthUpdate",
+        "E": now,
+        "s": m.name,
+        "U": diff.first_update_id,
+        "u": diff.final_update_id,
+        "b": diff.bids,
+        "a": diff.asks,
+    }
+
+
+def _depth(m: SymbolMarket, spec: StreamSpec, now: int) -> list[Payload]:
+    return [depth_event(m, now)]
 
 
 def _partial_depth(m: SymbolMarket, spec: StreamSpec, now: int) -> list[Payload]:

@@ -9,7 +9,16 @@ keyed by price string stays consistent.
 
 One :meth:`SymbolMarket.step` is one tick: a few trades taken from the top of the book and a
 few random level changes, all folded into a single depth diff whose ``U`` is the previous
-``u + 1`` and whose ``u`` counts every individual change.
+``u + 1`` and whose ``u`` counts every individual change. The USD-M futures shape of the same
+diff continues from ``pu`` (the previous ``u``) but starts later: the first half of its ids
+are updates that netted out (see :attr:`DepthDiff.futures_first_update_id`), so futures
+``U`` jumps past ``pu + 1`` as on Binance, and only ``pu`` links the events.
+
+A step can be told to *skip* ids (:meth:`SymbolMarket.step`'s ``hidden``): it then also
+changes levels it does not publish, so the diff's ``U`` jumps past the previous ``u + 1``
+(``pu`` past the previous ``u``) while the true book moves on. Each symbol remembers how
+to undo its last :data:`REMEMBERED_STEPS` steps, to serve snapshots from an older state
+(:meth:`SymbolMarket.past_depth`).
 
 Orders of the fake's accounts take liquidity between ticks (:meth:`SymbolMarket.match`, then
 :meth:`SymbolMarket.fill`): the book and the id counters change at once, and the changes and
@@ -28,6 +37,7 @@ import attrs
 
 __all__ = [
     "HISTORY",
+    "REMEMBERED_STEPS",
     "AggTrade",
     "Candle",
     "DepthDiff",
@@ -48,6 +58,8 @@ _MAX_LEVELS = 60
 _BLOCK_TRADE_CHANCE = 0.1
 #: How many trades (and aggregate trades) each symbol remembers.
 HISTORY = 1000
+#: How many steps back each symbol can rebuild its book (:meth:`SymbolMarket.past_depth`).
+REMEMBERED_STEPS = 100
 
 
 def decimal(value: int) -> str:
@@ -86,12 +98,22 @@ _Changes = tuple[dict[int, int], dict[int, int]]  # (bids, asks): price -> new q
 
 @attrs.frozen
 class DepthDiff:
-    """All book changes of one step: ``[price, qty]`` with absolute quantities."""
+    """All book changes of one step: ``[price, qty]`` with absolute quantities.
+
+    ``previous_update_id`` is the id the diff continues from (futures ``pu``):
+    ``first_update_id - 1``, the previous diff's ``final_update_id`` unless ids were
+    skipped. ``futures_first_update_id`` is the futures ``U``: past ``pu + 1`` when the
+    diff has several ids and no fills made between steps (the ids before it netted out),
+    never past a snapshot taken since the previous step, so the futures sync rule
+    ``U <= lastUpdateId <= u`` always finds its first event.
+    """
 
     first_update_id: int
     final_update_id: int
     bids: Levels
     asks: Levels
+    previous_update_id: int = 0
+    futures_first_update_id: int = 0
 
 
 @attrs.frozen
@@ -260,6 +282,13 @@ class SymbolMarket:
         self._pending_from: int | None = None
         self._pending_trades: list[Trade] = []
         self._pending_aggs: list[AggTrade] = []
+        # undo journal: (side, price) -> qty before, for the changes since the last step;
+        # one (update id before, journal) per remembered step
+        self._undo: dict[tuple[int, int], int] = {}
+        self._undo_from = self.update_id
+        self._history: deque[tuple[int, dict[tuple[int, int], int]]] = deque(
+            maxlen=REMEMBERED_STEPS
+        )
 
     # -- the book -----------------------------------------------------------------------
 
@@ -287,6 +316,25 @@ class SymbolMarket:
         asks = sorted(self.asks.items())[:limit]
         return self.update_id, _levels(bids), _levels(asks)
 
+    def past_depth(self, steps: int, limit: int) -> tuple[int, Levels, Levels]:
+        """:meth:`depth` as it was before the last ``steps`` steps (fills since excluded).
+
+        At most :data:`REMEMBERED_STEPS` back; fewer if the symbol stepped less often (then
+        the book as created). ``steps=0`` is the book as the last step left it.
+        """
+        books = (dict(self.bids), dict(self.asks))
+        journals = [(self._undo_from, self._undo), *list(reversed(self._history))[:steps]]
+        for _, journal in journals:  # newest first: each undoes back to its update id
+            for (side, price), qty in journal.items():
+                if qty > 0:
+                    books[side][price] = qty
+                else:
+                    books[side].pop(price, None)
+        update_id = journals[-1][0]
+        bids = sorted(books[0].items(), reverse=True)[:limit]
+        asks = sorted(books[1].items())[:limit]
+        return update_id, _levels(bids), _levels(asks)
+
     def book(self) -> tuple[int, dict[str, str], dict[str, str]]:
         """``(lastUpdateId, bids, asks)``: the whole book as price string → qty string."""
         return (
@@ -297,11 +345,17 @@ class SymbolMarket:
 
     # -- one tick -----------------------------------------------------------------------
 
-    def step(self, now_ms: int) -> Step:
-        """Advance one tick: trades, book changes, maybe a block trade."""
+    def step(self, now_ms: int, hidden: int = 0) -> Step:
+        """Advance one tick: trades, book changes, maybe a block trade.
+
+        ``hidden``: also change that many levels (deep ones the step left alone, bid and
+        ask in turn) without publishing them, and number them first, so the diff's ``U`` is
+        ``hidden`` past the previous ``u + 1``: a gap that really moved the book.
+        """
         rng = self._rng
         self._steps += 1
         first_update_id = self.update_id + 1
+        pending = self._pending_from is not None
         if self._pending_from is not None:
             first_update_id = self._pending_from
         changed, trades, aggs = self._pending, self._pending_trades, self._pending_aggs
@@ -319,15 +373,38 @@ class SymbolMarket:
                 self.next_block_id, self.mid_price, 1000 * self._random_qty(), now_ms, False
             )
             self.next_block_id += 1
+        for n in range(hidden):
+            self._hide_change(n % 2, changed)
+        first_update_id += hidden
+        count = self.update_id - first_update_id + 1
         diff = DepthDiff(
             first_update_id,
             self.update_id,
             _levels(sorted(changed[0].items(), reverse=True)),
             _levels(sorted(changed[1].items())),
+            previous_update_id=first_update_id - 1,
+            futures_first_update_id=first_update_id + (0 if pending else count // 2),
         )
         step = Step(self._steps, now_ms, tuple(trades), tuple(aggs), diff, block)
         self.last_step = step
+        self._history.append((self._undo_from, self._undo))
+        self._undo, self._undo_from = {}, self.update_id
         return step
+
+    def _hide_change(self, side: int, published: _Changes) -> None:
+        """Change the deepest level of ``side`` that ``published`` leaves alone (unpublished)."""
+        book = (self.bids, self.asks)[side]
+        deepest_first = sorted(book, reverse=side == 1)
+        untouched = [price for price in deepest_first if price not in published[side]]
+        if untouched:
+            price = untouched[0]
+            self._set(side, price, book[price] + _LOT, ({}, {}))
+            return
+        price = deepest_first[0] if deepest_first else self.mid_price
+        step = -self.tick_size if side == 0 else self.tick_size
+        while price in published[side] or price in book:
+            price += step
+        self._set(side, price, _LOT, ({}, {}))
 
     def _take(
         self,
@@ -454,6 +531,7 @@ class SymbolMarket:
 
     def _set(self, side: int, price: int, qty: int, changed: _Changes) -> None:
         book = (self.bids, self.asks)[side]
+        self._undo.setdefault((side, price), book.get(price, 0))
         if qty > 0:
             book[price] = qty
         else:

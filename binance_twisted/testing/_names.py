@@ -15,9 +15,11 @@ Two levels, like Binance:
 
 Recognition depends on the venue. A connection whose path starts with a USD-M futures route
 (``/public``, ``/market`` or ``/private``, see :data:`ROUTES`) is a futures connection: the
-futures-only names ``<symbol>@markPrice[@1s]``, ``!markPrice@arr[@1s]`` and ``!bookTicker``
-are recognised there (``recognise(name, futures=True)``), on top of every Spot name. On the
-Spot path they are well-formed and silent, as on Spot's server.
+futures-only names ``<symbol>@markPrice[@1s]``, ``<symbol>@depth@500ms``,
+``!markPrice@arr[@1s]`` and ``!bookTicker`` are recognised there
+(``recognise(name, futures=True)``), on top of every Spot name. On the Spot path they are
+well-formed and silent, as on Spot's server. (Diff-depth events also change shape on a
+futures route; that is for the publisher to decide, the spec is the same.)
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ _SYMBOL_KIND = re.compile(
 )
 _ALL_MARKET = re.compile(rf"!miniTicker@arr|!ticker_(?P<window>{_WINDOWS})@arr")
 _FUTURES_SYMBOL_KIND = re.compile(r"markPrice(?:@1s)?")
+_FUTURES_DEPTH = "depth@500ms"
 _FUTURES_ALL_MARKET = {
     "!markPrice@arr": "allMarkPrice",
     "!markPrice@arr@1s": "allMarkPrice",
@@ -172,8 +175,12 @@ def _recognise_futures_only(name: str) -> StreamSpec | None:
     if all_market is not None:
         return StreamSpec(all_market, None)
     symbol, _, kind = name.partition("@")
-    if _FUTURES_SYMBOL_KIND.fullmatch(kind) and is_symbol(symbol):
+    if not is_symbol(symbol):
+        return None
+    if _FUTURES_SYMBOL_KIND.fullmatch(kind):
         return StreamSpec("markPrice", symbol)
+    if kind == _FUTURES_DEPTH:
+        return StreamSpec("depth", symbol)
     return None
 
 

@@ -2,10 +2,12 @@
 
 ``GET /api/v3/depth`` is the order-book snapshot of binance-platform.md §6, taken from the
 same true book the diff streams are generated from, so the documented sync procedure (§5.1)
-works against the fake exactly as against Binance. Around it: the clock (``/api/v3/time``,
-``/fapi/v1/time`` with :attr:`FakeBinance.server_time_offset`), listen keys per product
-(§3.6), the margin listen token (§3.5), and the endpoints Binance removed, which answer
-HTTP 410 with nginx's HTML page (§3.1, §7.1). Errors use Binance's JSON shape
+works against the fake exactly as against Binance; ``GET /fapi/v1/depth`` is the USD-M
+futures one (limit default 500, max 1000, plus ``E`` and ``T``) for §5.2. Both serve the
+stale snapshots queued by :meth:`FakeBinance.stale_snapshots`. Around them: the clock
+(``/api/v3/time``, ``/fapi/v1/time`` with :attr:`FakeBinance.server_time_offset`), listen
+keys per product (§3.6), the margin listen token (§3.5), and the endpoints Binance removed,
+which answer HTTP 410 with nginx's HTML page (§3.1, §7.1). Errors use Binance's JSON shape
 ``{"code": …, "msg": …}``.
 
 Security as on Binance: USER_STREAM endpoints need the ``X-MBX-APIKEY`` header; SIGNED
@@ -33,6 +35,8 @@ __all__ = ["GONE_BODY", "MarketView", "RestAPI"]
 
 _DEFAULT_LIMIT = 100
 _MAX_LIMIT = 5000
+_FUTURES_DEFAULT_LIMIT = 500
+_FUTURES_MAX_LIMIT = 1000
 _DAY_MS = 86_400_000
 #: What Binance's nginx answers for a removed endpoint.
 GONE_BODY = (
@@ -97,6 +101,7 @@ class RestAPI(Resource):
             b"/fapi/v1/time": {b"GET": Endpoint("NONE", None, clock)},
             b"/dapi/v1/time": {b"GET": Endpoint("NONE", None, clock)},
             b"/api/v3/depth": {b"GET": Endpoint("NONE", None, self._depth)},
+            b"/fapi/v1/depth": {b"GET": Endpoint("NONE", None, self._futures_depth)},
             b"/fapi/v1/listenKey": self._listen_key("futures"),
             b"/dapi/v1/listenKey": self._listen_key("coin_futures"),
             b"/papi/v1/listenKey": self._listen_key("portfolio_margin"),
@@ -191,18 +196,28 @@ class RestAPI(Resource):
         return 200, {"serverTime": self._market.server_ms()}
 
     def _depth(self, call: Call) -> Response:
+        last_update_id, bids, asks = self._snapshot(call, _DEFAULT_LIMIT, _MAX_LIMIT)
+        return 200, {"lastUpdateId": last_update_id, "bids": bids, "asks": asks}
+
+    def _futures_depth(self, call: Call) -> Response:
+        snapshot = self._snapshot(call, _FUTURES_DEFAULT_LIMIT, _FUTURES_MAX_LIMIT)
+        last_update_id, bids, asks = snapshot
+        now = self._market.server_ms()
+        return 200, {"lastUpdateId": last_update_id, "E": now, "T": now, "bids": bids, "asks": asks}
+
+    def _snapshot(self, call: Call, default: int, most: int) -> tuple[int, Levels, Levels]:
+        """The snapshot a depth request asks for; ``limit`` capped at ``most``."""
         symbol = call.params.get("symbol", "")
         if not symbol:
             raise mandatory("symbol")
-        limit = call.params.get("limit") or str(_DEFAULT_LIMIT)
+        limit = call.params.get("limit") or str(default)
         if not limit.isascii() or not limit.isdigit():
             msg = "Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."
             raise ApiError(400, -1100, msg)
-        snapshot = self._market.snapshot(symbol.lower(), max(1, min(int(limit), _MAX_LIMIT)))
+        snapshot = self._market.snapshot(symbol.lower(), max(1, min(int(limit), most)))
         if snapshot is None:
             raise ApiError(400, -1121, "Invalid symbol.")
-        last_update_id, bids, asks = snapshot
-        return 200, {"lastUpdateId": last_update_id, "bids": bids, "asks": asks}
+        return snapshot
 
     def _listen_key(self, product: str, key_required: bool = False) -> dict[bytes, Endpoint]:
         userdata = self._market.userdata

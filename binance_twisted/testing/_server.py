@@ -60,6 +60,11 @@ class FakeBinance:
     connection, ``serverShutdown``, the order-book ids), generates a deterministic random
     market, and injects faults on demand. Nothing is shared between instances.
 
+    Diff-depth streams on a futures route carry the futures shape (``T``, ``pu``), and
+    ``/fapi/v1/depth`` serves futures snapshots. The order books misbehave on request:
+    :meth:`inject_depth_gap`, :meth:`stale_snapshots`, :meth:`duplicate_depth_events` and
+    :meth:`reorder_depth_events`, while :meth:`book` keeps returning the true book.
+
     Accounts (:meth:`add_account`) bring user data: listen keys over REST for the
     products that still have them, the margin listen token, the WebSocket API at
     ``/ws-api/v3`` (and ``/ws-fapi/v1``) with its user-data subscriptions, signatures
@@ -362,6 +367,64 @@ class FakeBinance:
         if not self._state.knows(symbol):
             raise ValueError(f"symbol {symbol!r} has no market: subscribe to it or list it")
         return self._state.market.get(symbol).book()
+
+    # -- order-book faults ---------------------------------------------------------------
+
+    def inject_depth_gap(self, symbol: str, count: int = 1) -> None:
+        """The next ``count`` diff-depth events of ``symbol`` each skip update ids.
+
+        Each such step also changes two deep levels (one bid, one ask) that no event
+        reports, numbered before the published changes: on Spot streams ``U`` is past the
+        previous ``u + 1``, on futures streams ``pu`` is not the previous ``u``. The true
+        book (:meth:`book`, the snapshots) includes the hidden changes, so a client that
+        applies events across the gap ends up with a wrong book. Counted only on steps that
+        publish a diff event of ``symbol`` (some connection listens to its ``@depth``).
+        """
+        self._queue_book_fault("gap", symbol, count, self._state.book_faults.gaps)
+
+    def stale_snapshots(self, symbol: str, count: int = 1, behind: int = 5) -> None:
+        """Serve the next ``count`` REST depth snapshots of ``symbol`` from an older book.
+
+        ``GET /api/v3/depth`` and ``/fapi/v1/depth`` answer with the book as it was before
+        the last ``behind`` steps of the symbol (as far back as the fake remembers, 100
+        steps, or to its creation), so ``lastUpdateId`` is older than diff events already
+        sent, as when Binance's snapshot lags: the documented procedures must fetch again.
+        Later snapshots are current again.
+        """
+        if behind < 1:
+            raise ValueError(f"behind must be at least 1, not {behind!r}")
+        name = self._book_fault_symbol(symbol)
+        if count > 0:
+            self._state.book_faults.add_stale(name, count, behind)
+            self._log_book_fault("stale", name, count, behind=behind)
+
+    def duplicate_depth_events(self, symbol: str, count: int = 1) -> None:
+        """Send each of the next ``count`` diff-depth events of ``symbol`` twice in a row."""
+        self._queue_book_fault("duplicate", symbol, count, self._state.book_faults.duplicates)
+
+    def reorder_depth_events(self, symbol: str, count: int = 1) -> None:
+        """Swap the next two diff-depth events of ``symbol`` (``count`` such pairs in turn).
+
+        The first is held back and sent right after the second, at the next step of the
+        symbol, with ids unchanged: ``U``/``pu`` of the second run ahead of the first.
+        """
+        self._queue_book_fault("reorder", symbol, count, self._state.book_faults.reorders)
+
+    def _queue_book_fault(self, fault: str, symbol: str, count: int, table: dict[str, int]) -> None:
+        name = self._book_fault_symbol(symbol)
+        if count > 0:
+            self._state.book_faults.add(table, name, count)
+            self._log_book_fault(fault, name, count)
+
+    def _book_fault_symbol(self, symbol: str) -> str:
+        name = symbol.lower()
+        if not is_symbol(name):
+            raise ValueError(f"symbol must be letters and digits, not {symbol!r}")
+        return name
+
+    def _log_book_fault(self, fault: str, symbol: str, count: int, **detail: Any) -> None:
+        detail = {"fault": fault, "symbol": symbol.upper(), "count": count, **detail}
+        self._state.record("book-fault", None, detail)
 
     # -- faults -------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ from twisted.logger import Logger
 
 from binance_twisted._json import dumps
 from binance_twisted.testing._auth import redact_text
-from binance_twisted.testing._events import render
+from binance_twisted.testing._bookfaults import BookFaults, DepthPlan, Held
+from binance_twisted.testing._events import depth_event, render
 from binance_twisted.testing._market import Levels, Market, SymbolMarket
 from binance_twisted.testing._names import ROUTES, recognise
 from binance_twisted.testing._protocol import Connection, ConnectionPolicy
@@ -38,12 +39,12 @@ class LogEntry:
     ``time`` is reactor seconds; ``connection`` the connection id (``None`` for a refused
     handshake and for what is not tied to a WebSocket connection); ``kind`` one of
     ``connect refused request invalid ping pong close rate-limit pong-timeout lifetime
-    fault http listen-key-expired listen-key-closed subscription-ended``; ``detail`` the
-    specifics (for ``connect``: ``path`` and ``route``, the USD-M futures route or ``None``;
-    for ``request``: the control message or WebSocket API request as decoded; for
-    ``close``: ``code``, ``reason``, ``by`` ``"client"``/``"server"`` and ``clean``). API
-    keys, signatures, listen keys and listen tokens appear only as their first four
-    characters and an ellipsis.
+    fault book-fault book-fault-applied http listen-key-expired listen-key-closed
+    subscription-ended``; ``detail`` the specifics (for ``connect``: ``path`` and
+    ``route``, the USD-M futures route or ``None``; for ``request``: the control message or
+    WebSocket API request as decoded; for ``close``: ``code``, ``reason``, ``by``
+    ``"client"``/``"server"`` and ``clean``). API keys, signatures, listen keys and listen
+    tokens appear only as their first four characters and an ellipsis.
     """
 
     time: float
@@ -105,6 +106,7 @@ class ServerState:
         self.logon_key_types = logon_key_types
         self.wsapi_faults: dict[str, deque[Fault]] = {}
         self.rest_faults: deque[RestFault] = deque()
+        self.book_faults = BookFaults()
         self.userdata = UserData(
             reactor,
             self.server_ms,
@@ -214,11 +216,61 @@ class ServerState:
         wanted: set[str | None] = {spec.symbol for _, spec, _ in streams}
         wanted |= self.touched
         everything = set(self.symbols) if None in wanted else set()
+        diffs = {spec.symbol for _, spec, _ in streams if spec.kind == "depth"}
         for symbol in {symbol for symbol in wanted if symbol is not None} | everything:
-            self.market.get(symbol).step(now)
+            market = self.market.get(symbol)
+            hidden = self.book_faults.take_gap(symbol) if symbol in diffs else 0
+            step = market.step(now, hidden)
+            if hidden:
+                diff = step.diff
+                detail = {"U": diff.first_update_id, "u": diff.final_update_id}
+                self._applied("gap", market, skipped=hidden, **detail)
+        plans = {symbol: self.book_faults.plan(symbol) for symbol in diffs if symbol}
         for name, spec, listeners in streams:
+            if spec.kind == "depth" and spec.symbol is not None:
+                self._publish_depth(name, spec.symbol, listeners, now, plans[spec.symbol])
+                continue
             for payload in render(spec, self.market, self.symbols, now, tick):
                 self.deliver(name, payload, listeners)
+        for symbol, plan in plans.items():
+            self.book_faults.finish(symbol, plan)
+
+    def _publish_depth(
+        self, name: str, symbol: str, listeners: list[Connection], now: int, plan: DepthPlan
+    ) -> None:
+        """One step's diff event of ``name``: Spot shape on Spot paths, futures on routes.
+
+        ``plan`` says whether to send it twice, hold it back for a swap, or send the event
+        held back at the previous step right after it.
+        """
+        market = self.market.get(symbol)
+        assert market.last_step is not None
+        diff = market.last_step.diff
+        ids = {"U": diff.first_update_id, "u": diff.final_update_id}
+        spot = [c for c in listeners if c.route not in ROUTES]
+        futures = [c for c in listeners if c.route in ROUTES]
+        for is_futures, group in ((False, spot), (True, futures)):
+            if not group:
+                continue
+            payload = depth_event(market, now, is_futures)
+            if plan.hold:
+                plan.held.append(Held(name, is_futures, payload, plan.copies))
+                self._applied("reorder", market, stream=name, held=True, **ids)
+                continue
+            for _ in range(plan.copies):
+                self.deliver(name, payload, group)
+            if plan.copies > 1:
+                self._applied("duplicate", market, stream=name, **ids)
+            for held in plan.release:
+                if (held.stream, held.futures) != (name, is_futures):
+                    continue
+                for _ in range(held.copies):
+                    self.deliver(name, held.payload, group)
+                released = {"U": held.payload["U"], "u": held.payload["u"]}
+                self._applied("reorder", market, stream=name, after=ids, **released)
+
+    def _applied(self, fault: str, market: SymbolMarket, **detail: Any) -> None:
+        self.record("book-fault-applied", None, {"fault": fault, "symbol": market.name, **detail})
 
     def knows(self, symbol: str) -> bool:
         """Whether a lowercase symbol has (or may get) a market: listed or subscribed to."""
@@ -234,8 +286,21 @@ class ServerState:
         return self.market.get(symbol)
 
     def snapshot(self, symbol: str, limit: int) -> tuple[int, Levels, Levels] | None:
-        """The REST depth snapshot of a known lowercase symbol, else ``None``."""
-        return self.market.get(symbol).depth(limit) if self.knows(symbol) else None
+        """The REST depth snapshot of a known lowercase symbol, else ``None``.
+
+        A stale snapshot queued for the symbol (:meth:`BookFaults.add_stale`) is served, and
+        consumed, first.
+        """
+        if not self.knows(symbol):
+            return None
+        market = self.market.get(symbol)
+        behind = self.book_faults.take_stale(symbol)
+        if behind is None:
+            return market.depth(limit)
+        snapshot = market.past_depth(behind, limit)
+        current = market.update_id
+        self._applied("stale", market, lastUpdateId=snapshot[0], current=current)
+        return snapshot
 
     def now_ms(self) -> int:
         """The reactor clock in milliseconds (the market's ``E`` and ``T``)."""
