@@ -1,0 +1,161 @@
+"""DepthSynchroniser against FakeBinance: the local book equals the true book, faults included."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from twisted.internet import defer, reactor, task
+from twisted.trial.unittest import TestCase
+
+from binance_twisted import StreamClient
+from binance_twisted.depthcache import DepthSynchroniser
+from binance_twisted.rest import RestClient
+from binance_twisted.testing import FakeBinance
+from tests.support import asynchronous
+
+
+async def pump(fake: FakeBinance, condition: Any, timeout: float = 5.0) -> None:
+    """Advance the fake market a tick every 20 ms until ``condition()`` holds."""
+    waited = 0.0
+    while not condition():
+        if waited > timeout:
+            raise AssertionError("condition not reached while ticking the market")
+        fake.tick()
+        await task.deferLater(reactor, 0.02, lambda: None)
+        waited += 0.02
+
+
+def true_levels(side: dict[str, str]) -> dict[Decimal, Decimal]:
+    return {Decimal(p): Decimal(q) for p, q in side.items() if Decimal(q) != 0}
+
+
+class SynchroniserTestCase(TestCase):
+    async def synchronised(
+        self, market: str = "spot", before: Any = None
+    ) -> tuple[FakeBinance, DepthSynchroniser, list[tuple[str, dict]]]:
+        fake = FakeBinance(reactor, event_interval=None)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        endpoints = fake.endpoints
+        if market == "spot":
+            client = StreamClient(reactor, endpoints)
+            rest = RestClient(reactor, endpoints.rest_url)
+        else:
+            client = StreamClient(
+                reactor, endpoints, stream_url=endpoints.futures_public_url, validate=None
+            )
+            rest = RestClient(reactor, endpoints.futures_rest_url)
+        self.addCleanup(client.close)
+        states: list[tuple[str, dict]] = []
+        sync = DepthSynchroniser(
+            reactor,
+            client,
+            rest,
+            "BTCUSDT",
+            market=market,
+            on_state=lambda s, d: states.append((s, d)),
+        )
+        self.addCleanup(sync.stop)
+        if before is not None:
+            before(fake)
+        started = sync.start()
+        await pump(fake, lambda: started.called)
+        return fake, sync, states
+
+    async def assert_matches_truth(self, fake: FakeBinance, sync: DepthSynchroniser) -> None:
+        await pump(fake, lambda: sync.state == "synced")
+        await pump(fake, lambda: sync.book.update_id == fake.book("btcusdt")[0], timeout=2)
+        _, bids, asks = fake.book("btcusdt")
+        self.assertEqual(dict(sync.book.bids()), true_levels(bids))
+        self.assertEqual(dict(sync.book.asks()), true_levels(asks))
+        self.assertFalse(sync.book.is_crossed())
+
+
+class SpotTests(SynchroniserTestCase):
+    @asynchronous
+    async def test_book_follows_the_true_book(self) -> None:
+        """Buffered stream + snapshot + live events: equal to the exchange's book."""
+        fake, sync, states = await self.synchronised()
+        self.assertEqual(states[0][0], "syncing")
+        for _ in range(10):
+            fake.tick()
+        await self.assert_matches_truth(fake, sync)
+
+    @asynchronous
+    async def test_a_sequence_gap_is_detected_and_repaired(self) -> None:
+        """An injected gap: the book is dropped, resynced, and equal to the truth again."""
+        fake, sync, states = await self.synchronised()
+        fake.inject_depth_gap("btcusdt")
+        await pump(fake, lambda: sync.gaps == 1)
+        await self.assert_matches_truth(fake, sync)
+        self.assertIn("resyncing", [s for s, _ in states])
+
+    @asynchronous
+    async def test_a_stale_snapshot_never_corrupts_the_book(self) -> None:
+        """A snapshot from behind the stream is not trusted: the book ends equal to the truth."""
+
+        def stale(fake: FakeBinance) -> None:
+            for _ in range(3):
+                fake.tick()
+            fake.stale_snapshots("btcusdt", behind=3)
+
+        fake, sync, _ = await self.synchronised(before=stale)
+        await self.assert_matches_truth(fake, sync)
+
+    @asynchronous
+    async def test_duplicates_and_swaps_do_not_corrupt_the_book(self) -> None:
+        """Repeated and swapped events end in the true book (resyncing if needed)."""
+        fake, sync, _ = await self.synchronised()
+        fake.duplicate_depth_events("btcusdt", count=3)
+        fake.reorder_depth_events("btcusdt")
+        for _ in range(8):
+            fake.tick()
+        await self.assert_matches_truth(fake, sync)
+
+
+class FuturesTests(SynchroniserTestCase):
+    @asynchronous
+    async def test_futures_book_follows_pu_continuity(self) -> None:
+        """Futures events chain by pu (U jumps); the book still equals the truth, gaps repaired."""
+        fake, sync, _ = await self.synchronised("futures")
+        for _ in range(5):
+            fake.tick()
+        await self.assert_matches_truth(fake, sync)
+        fake.inject_depth_gap("btcusdt")
+        await pump(fake, lambda: sync.gaps == 1)
+        await self.assert_matches_truth(fake, sync)
+
+
+class _StubClient:
+    def subscribe(self, names: Any, on_message: Any, *args: Any, **kwargs: Any) -> Any:
+        self.on_message = on_message
+        subscription = type("Sub", (), {"unsubscribe": lambda self: defer.succeed(None)})()
+        return defer.succeed(subscription)
+
+
+class _StubRest:
+    def __init__(self) -> None:
+        self.calls: list[defer.Deferred] = []
+
+    def request(self, *args: Any, **kwargs: Any) -> defer.Deferred:
+        d: defer.Deferred = defer.Deferred()
+        self.calls.append(d)
+        return d
+
+
+class SnapshotRuleTests(TestCase):
+    def test_snapshot_older_than_the_first_event_is_refetched(self) -> None:
+        """Spot: lastUpdateId < first buffered U → not applied; fetched again, then synced."""
+        clock = task.Clock()
+        client, rest = _StubClient(), _StubRest()
+        sync = DepthSynchroniser(clock, client, rest, "BTCUSDT")  # type: ignore[arg-type]
+        started = sync.start()
+        client.on_message("btcusdt@depth@100ms", {"U": 101, "u": 105, "b": [], "a": []})
+        rest.calls[0].callback({"lastUpdateId": 90, "bids": [], "asks": []})
+        self.assertIsNone(sync.book.update_id)
+        self.assertEqual(len(rest.calls), 1)  # not applied-then-gapped: refetched after a pause
+        clock.advance(0.5)
+        rest.calls[1].callback({"lastUpdateId": 103, "bids": [["1", "1"]], "asks": [["2", "1"]]})
+        self.assertIs(self.successResultOf(started), sync)
+        self.assertEqual((sync.state, sync.book.update_id, sync.gaps), ("synced", 105, 0))
