@@ -20,6 +20,7 @@ import attrs
 
 from binance_twisted.testing import _userevents
 from binance_twisted.testing._errors import ApiError, mandatory
+from binance_twisted.testing._limits import orders_limit
 from binance_twisted.testing._market import E8, SymbolMarket, decimal
 from binance_twisted.testing._marketdata import FUTURES_STEP, MAX_PRICE, split_symbol
 from binance_twisted.testing._params import Reader, not_required
@@ -140,20 +141,8 @@ class FuturesAccount:
         window = now // _TEN_SECONDS * _TEN_SECONDS
         recent = sum(1 for t in self.placed if t >= window)
         return [
-            {
-                "rateLimitType": "ORDERS",
-                "interval": "SECOND",
-                "intervalNum": 10,
-                "limit": ORDERS_PER_10S,
-                "count": recent,
-            },
-            {
-                "rateLimitType": "ORDERS",
-                "interval": "MINUTE",
-                "intervalNum": 1,
-                "limit": ORDERS_PER_MINUTE,
-                "count": len(self.placed),
-            },
+            orders_limit("SECOND", 10, ORDERS_PER_10S, recent),
+            orders_limit("MINUTE", 1, ORDERS_PER_MINUTE, len(self.placed)),
         ]
 
     # -- figures ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
@@ -112,3 +113,14 @@ class Heartbeat:
         self._deadline_call = None
         self.stop()
         self._expire()
+
+
+def orders_limit(interval: str, interval_num: int, limit: int, count: int) -> dict[str, Any]:
+    """One ``ORDERS`` entry of a ``rateLimits`` list, as Binance writes it."""
+    return {
+        "rateLimitType": "ORDERS",
+        "interval": interval,
+        "intervalNum": interval_num,
+        "limit": limit,
+        "count": count,
+    }

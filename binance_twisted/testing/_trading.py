@@ -30,6 +30,7 @@ import attrs
 
 from binance_twisted.testing import _userevents
 from binance_twisted.testing._errors import ApiError, mandatory
+from binance_twisted.testing._limits import orders_limit
 from binance_twisted.testing._market import E8, Market, SymbolMarket, decimal
 from binance_twisted.testing._marketdata import (
     MAX_PRICE,
@@ -330,20 +331,8 @@ class SpotAccount:
         """The ``ORDERS`` entries of ``rateLimits`` (and of ``account.rateLimits.orders``)."""
         recent, today = self.count_orders(now)
         return [
-            {
-                "rateLimitType": "ORDERS",
-                "interval": "SECOND",
-                "intervalNum": 10,
-                "limit": ORDERS_PER_10S,
-                "count": recent,
-            },
-            {
-                "rateLimitType": "ORDERS",
-                "interval": "DAY",
-                "intervalNum": 1,
-                "limit": ORDERS_PER_DAY,
-                "count": today,
-            },
+            orders_limit("SECOND", 10, ORDERS_PER_10S, recent),
+            orders_limit("DAY", 1, ORDERS_PER_DAY, today),
         ]
 
     def balance_rows(self, omit_zero: bool = False) -> list[dict[str, str]]:
