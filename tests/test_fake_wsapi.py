@@ -92,6 +92,20 @@ def D(text: str) -> Decimal:
     return Decimal(text)
 
 
+def limit_buy(price: Any, qty: Any, key: str = DOC_API_KEY, **extra: Any) -> dict[str, Any]:
+    """Signed params of a GTC limit buy of BTCUSDT, the order most of these tests place."""
+    return ws_signed(
+        key,
+        symbol="BTCUSDT",
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        price=price,
+        quantity=qty,
+        **extra,
+    )
+
+
 class Base(AccountTestCase):
     """Helpers: answers checked for success or for an error code."""
 
@@ -308,15 +322,7 @@ class MarketDataTests(Base):
         self.assertEqual(steps, [20, 25, 4, 20])
         price = await self.below_market(client)
         before = (await self.call(client, "ping"))["rateLimits"][-1]["count"]
-        order = ws_signed(
-            DOC_API_KEY,
-            symbol="BTCUSDT",
-            side="BUY",
-            type="LIMIT",
-            timeInForce="GTC",
-            price=price,
-            quantity=self.qty_for(price),
-        )
+        order = limit_buy(price, self.qty_for(price))
         placed = await self.call(client, "order.place", order)
         kinds = [(r["rateLimitType"], r["interval"], r["count"]) for r in placed["rateLimits"]]
         self.assertEqual(kinds[:2], [("ORDERS", "SECOND", 1), ("ORDERS", "DAY", 1)])
@@ -341,16 +347,7 @@ class SpotTradingTests(Base):
 
     async def limit_buy(self, client: Client, **extra: Any) -> dict[str, Any]:
         price = await self.below_market(client)
-        params = ws_signed(
-            extra.pop("key", DOC_API_KEY),
-            symbol="BTCUSDT",
-            side="BUY",
-            type="LIMIT",
-            timeInForce="GTC",
-            price=price,
-            quantity=self.qty_for(price),
-            **extra,
-        )
+        params = limit_buy(price, self.qty_for(price), key=extra.pop("key", DOC_API_KEY), **extra)
         return dict(await self.ok(client, "order.place", params))
 
     @asynchronous
@@ -527,16 +524,7 @@ class SpotTradingTests(Base):
         await self.ok(
             client,
             "order.place",
-            ws_signed(
-                DOC_API_KEY,
-                symbol="BTCUSDT",
-                side="BUY",
-                type="LIMIT",
-                timeInForce="GTC",
-                price=price,
-                quantity=qty,
-                **dup,
-            ),
+            limit_buy(price, qty, **dup),
         )
         self.assertEqual(await code(**dup), (-2010, "Duplicate order sent."))
         self.assertEqual((await self.fails(client, "order.place", {"symbol": "BTCUSDT"}))[1], -1102)
@@ -866,15 +854,7 @@ class FuturesTests(Base):
         placed = await self.call(
             client,
             "order.place",
-            ws_signed(
-                DOC_API_KEY,
-                symbol="BTCUSDT",
-                side="BUY",
-                type="LIMIT",
-                timeInForce="GTC",
-                price=price,
-                quantity=qty,
-            ),
+            limit_buy(price, qty),
         )
         self.assertEqual(
             [r["rateLimitType"] for r in placed["rateLimits"]],
