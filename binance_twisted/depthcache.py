@@ -13,11 +13,13 @@ reported to ``on_state(state, detail)``; ``on_update(book)`` follows every appli
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from twisted.internet import defer
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from binance_twisted.book import (
@@ -33,7 +35,7 @@ from binance_twisted.errors import ClientClosedError
 from binance_twisted.rest import RestClient
 from binance_twisted.streams import check_symbol
 
-__all__ = ["DepthSynchroniser"]
+__all__ = ["DepthSynchroniser", "SnapshotScheduler", "snapshot_weight"]
 
 log = Logger(namespace="binance_twisted.depthcache")
 
@@ -44,6 +46,67 @@ _MARKETS: dict[str, tuple[str, int, type[SpotSequencer] | type[FuturesSequencer]
 }
 _REFETCH_DELAY = 0.5
 _MAX_BUFFER = 10_000
+_WINDOW = 60.0
+
+
+def snapshot_weight(market: str, limit: int) -> int:
+    """The REST weight Binance charges for one depth snapshot of ``limit`` levels."""
+    if market == "futures":
+        return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+@attrs.define
+class SnapshotScheduler:
+    """Spaces depth snapshots so that many books starting at once stay within a weight budget.
+
+    Binance counts REST weight per IP (6000 per minute on Spot in 2026) and bans an IP that
+    keeps exceeding it; a 5000-level Spot snapshot costs 250. Share one scheduler between
+    synchronisers: each snapshot waits until its weight fits in the budget of the last 60 s
+    (``weight_per_minute``, a conservative share by default), first come first served.
+    """
+
+    clock: IReactorTime
+    weight_per_minute: int = 1200
+    _spent: deque[tuple[float, int]] = attrs.field(factory=deque, init=False)
+    _waiting: deque[tuple[int, defer.Deferred]] = attrs.field(factory=deque, init=False)
+    _call: IDelayedCall | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.weight_per_minute <= 0:
+            raise ValueError(f"weight_per_minute must be positive, got {self.weight_per_minute!r}")
+
+    def acquire(self, weight: int) -> defer.Deferred:
+        """Fires when a request of ``weight`` may be sent (at once if the budget allows)."""
+        d: defer.Deferred = defer.Deferred()
+        self._waiting.append((min(weight, self.weight_per_minute), d))
+        self._release()
+        return d
+
+    def _timer(self) -> None:
+        self._call = None
+        self._release()
+
+    def _release(self) -> None:
+        now = self.clock.seconds()
+        while self._spent and self._spent[0][0] <= now - _WINDOW:
+            self._spent.popleft()
+        used = sum(w for _, w in self._spent)
+        while self._waiting and used + self._waiting[0][0] <= self.weight_per_minute:
+            weight, d = self._waiting.popleft()
+            self._spent.append((now, weight))
+            used += weight
+            d.callback(None)
+        if self._waiting and self._call is None and self._spent:
+            delay = self._spent[0][0] + _WINDOW - now
+            self._call = self.clock.callLater(max(delay, 0.0), self._timer)
+
+    def stop(self) -> None:
+        """Cancel the timer; waiting requests are dropped (their books are stopping)."""
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        self._waiting.clear()
 
 
 class DepthSynchroniser:
@@ -66,6 +129,7 @@ class DepthSynchroniser:
         limit: int | None = None,
         on_update: Callable[[OrderBook], Any] | None = None,
         on_state: Callable[[str, dict], Any] | None = None,
+        scheduler: SnapshotScheduler | None = None,
     ) -> None:
         if market not in _MARKETS:
             raise ValueError(f"market must be one of {', '.join(_MARKETS)}, got {market!r}")
@@ -88,6 +152,7 @@ class DepthSynchroniser:
         self._stream = f"{self.symbol.lower()}@depth{suffix}"
         self._on_update = on_update
         self._on_state = on_state
+        self._scheduler = scheduler
         self._buffer: list[dict] = []
         self._snapshot_pending = False
         self._subscription: Subscription | None = None
@@ -154,7 +219,12 @@ class DepthSynchroniser:
             return
         self._snapshot_pending = True
         params = [("symbol", self.symbol), ("limit", self._limit)]
-        d = self._rest.request("GET", self._path, params)
+        if self._scheduler is None:
+            d = self._rest.request("GET", self._path, params)
+        else:
+            weight = snapshot_weight(self.market, self._limit)
+            d = self._scheduler.acquire(weight)
+            d.addCallback(lambda _: self._rest.request("GET", self._path, params))
         d.addCallbacks(self._snapshot, self._snapshot_failed)
 
     def _snapshot(self, snapshot: dict) -> None:

@@ -159,3 +159,65 @@ class SnapshotRuleTests(TestCase):
         rest.calls[1].callback({"lastUpdateId": 103, "bids": [["1", "1"]], "asks": [["2", "1"]]})
         self.assertIs(self.successResultOf(started), sync)
         self.assertEqual((sync.state, sync.book.update_id, sync.gaps), ("synced", 105, 0))
+
+
+class SchedulerTests(TestCase):
+    def test_weights_follow_binance(self) -> None:
+        """Spot 5/25/50/250 and futures 2/5/10/20 by limit, as Binance charges them."""
+        from binance_twisted.depthcache import snapshot_weight
+
+        spot = [snapshot_weight("spot", n) for n in (100, 500, 1000, 5000)]
+        futures = [snapshot_weight("futures", n) for n in (50, 100, 500, 1000)]
+        self.assertEqual((spot, futures), ([5, 25, 50, 250], [2, 5, 10, 20]))
+
+    def test_snapshots_wait_for_room_in_the_budget(self) -> None:
+        """With 500/min, two 250-weight snapshots go at once; the third waits 60 s."""
+        from binance_twisted.depthcache import SnapshotScheduler
+
+        clock = task.Clock()
+        scheduler = SnapshotScheduler(clock, weight_per_minute=500)
+        grants = [scheduler.acquire(250) for _ in range(4)]
+        self.assertEqual([d.called for d in grants], [True, True, False, False])
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(59.9)
+        self.assertFalse(grants[2].called)
+        clock.advance(0.1)
+        self.assertEqual([d.called for d in grants], [True, True, True, True])
+        scheduler.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_budget_must_be_positive(self) -> None:
+        """A zero budget is refused, naming the argument."""
+        from binance_twisted.depthcache import SnapshotScheduler
+
+        with self.assertRaisesRegex(ValueError, "weight_per_minute"):
+            SnapshotScheduler(task.Clock(), weight_per_minute=0)
+
+
+class ManyBooksTests(TestCase):
+    @asynchronous
+    async def test_many_books_start_together_within_the_weight_budget(self) -> None:
+        """Eight books share one scheduler: all sync, and no minute holds more than the budget."""
+        from binance_twisted.depthcache import SnapshotScheduler
+
+        fake = FakeBinance(reactor, event_interval=None)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        client = StreamClient(reactor, fake.endpoints)
+        self.addCleanup(client.close)
+        rest = RestClient(reactor, fake.endpoints.rest_url)
+        scheduler = SnapshotScheduler(reactor, weight_per_minute=100)
+        self.addCleanup(scheduler.stop)
+        symbols = [f"S{i}USDT" for i in range(8)]
+        syncs = [
+            DepthSynchroniser(reactor, client, rest, s, limit=100, scheduler=scheduler)
+            for s in symbols
+        ]
+        for sync in syncs:
+            self.addCleanup(sync.stop)
+        started = [sync.start() for sync in syncs]
+        await pump(fake, lambda: all(d.called for d in started))
+        self.assertTrue(all(s.state == "synced" for s in syncs))
+        snapshots = [e for e in fake.log if e.kind == "http" and "depth" in str(e.detail)]
+        self.assertGreaterEqual(len(snapshots), 8)
+        self.assertLessEqual(len(snapshots), 100 // 5)  # one minute's budget at weight 5
