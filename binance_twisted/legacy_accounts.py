@@ -19,6 +19,7 @@ from twisted.internet import defer
 
 from binance_twisted.errors import MissingCredentialsError
 from binance_twisted.legacy_sockets import LegacySocket
+from binance_twisted.signing import Signer, load_signer
 from binance_twisted.userdata import ListenKeyStream, subscribe_margin
 from binance_twisted.wsapi import UserDataSubscription
 
@@ -36,10 +37,14 @@ KINDS = {
 
 @attrs.frozen
 class Credentials:
-    """The API key and secret of a legacy manager; the secret never shows in a repr."""
+    """The API key and its loaded signer; the secret itself is not kept.
+
+    Loading happens in the caller's thread when a socket or request is started, so a bad
+    key or PEM file raises there, before any I/O, and the reactor thread never reads files.
+    """
 
     api_key: str
-    secret: Any = attrs.field(repr=False)
+    signer: Signer = attrs.field(repr=False)
 
     @classmethod
     def find(cls, options: Any, client: Any) -> Credentials:
@@ -52,7 +57,8 @@ class Credentials:
                 f"account sockets need {' and '.join(missing)}: pass them as options or "
                 "give a client with API_KEY and API_SECRET"
             )
-        return cls(str(key), secret)
+        assert secret is not None
+        return cls(str(key), load_signer(secret))
 
 
 def rest_root(url: str | None) -> str | None:

@@ -42,7 +42,6 @@ from binance_twisted.reactor_thread import (
     reactor_stopped,
 )
 from binance_twisted.rest import ListenKeys, RestClient
-from binance_twisted.signing import load_signer
 from binance_twisted.tls import TrustRoot
 from binance_twisted.userdata import ListenKeyStream
 from binance_twisted.wsapi import WebSocketAPI
@@ -560,7 +559,7 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
                 self._reactor,
                 url=self._ws_api_url(),
                 api_key=self._credentials.api_key,
-                private_key_or_secret=self._credentials.secret,
+                private_key_or_secret=self._credentials.signer,
                 policy=self._policy(False),
                 trust_root=self._options.trust_root,
                 on_event=self._account_event,
@@ -580,7 +579,7 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
                 self._reactor,
                 base,
                 api_key=self._credentials.api_key,
-                signer=load_signer(self._credentials.secret),
+                signer=self._credentials.signer,
                 trust_root=self._options.trust_root,
             )
             self._rest_clients[base] = client
@@ -618,15 +617,16 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
                 f"{row.name}() blocks until Binance answers, so it cannot run on the reactor "
                 f"thread (in a callback); use WebSocketAPI.{row.name}(), which returns a Deferred"
             )
-        try:
-            credentials: Credentials | None = Credentials.find(self._options, self._client)
-        except MissingCredentialsError:
-            if row.signed:
-                raise
-            credentials = None
-        with self._registry_lock:
-            if credentials is not None and self._credentials is None:
-                self._credentials = credentials
+        credentials = self._credentials
+        if credentials is None:
+            try:
+                credentials = Credentials.find(self._options, self._client)  # loads the key once
+            except MissingCredentialsError:
+                if row.signed:
+                    raise
+            with self._registry_lock:
+                if credentials is not None and self._credentials is None:
+                    self._credentials = credentials
         ensure_running(self._reactor)
 
         def call() -> Any:
@@ -648,7 +648,7 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             }
             if credentials is not None:
                 options.update(
-                    api_key=credentials.api_key, private_key_or_secret=credentials.secret
+                    api_key=credentials.api_key, private_key_or_secret=credentials.signer
                 )
             if market == "futures":
                 api = WebSocketAPI.futures(self._reactor, self._endpoints, **options)

@@ -60,9 +60,10 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
     ``market="futures"`` (or :meth:`futures`) marks a USD-M futures connection; the
     python-binance ``ws_*`` methods (:mod:`binance_twisted.wsapi_methods`) check it.
 
-    ``api_key`` and ``private_key_or_secret`` (an HMAC secret, or an RSA/Ed25519 PEM key or
-    path) are needed for signed requests and user data only. ``return_rate_limits=False``
-    asks Binance to leave ``rateLimits`` out of replies.
+    ``api_key`` and ``private_key_or_secret`` (an HMAC secret, an RSA/Ed25519 PEM key or path,
+    or a loaded :class:`~binance_twisted.signing.Signer`) are needed for signed requests and
+    user data only. ``return_rate_limits=False`` asks Binance to leave ``rateLimits`` out of
+    replies.
     """
 
     def __init__(
@@ -101,7 +102,9 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         self.market = check_market(market)
         self.api_key = api_key
         self._signer: Signer | None = (
-            load_signer(private_key_or_secret) if private_key_or_secret is not None else None
+            private_key_or_secret
+            if isinstance(private_key_or_secret, Signer) or private_key_or_secret is None
+            else load_signer(private_key_or_secret)
         )
         self.request_timeout = request_timeout
         self.return_rate_limits = return_rate_limits

@@ -294,3 +294,17 @@ class SecrecyTests(AccountTestCase):
         leaks = [line for line in logged for s in secrets if s and s in line]
         self.assertEqual(leaks, [])
         self.assertGreater(len(logged), 0)
+
+    @asynchronous
+    async def test_a_bad_key_file_fails_at_the_call(self) -> None:
+        """A missing PEM file raises in the caller's thread, before any connection is made."""
+        fake = await self.fake()
+        bm = BinanceSocketManager(
+            None, api_key=API_KEY, api_secret="/no/such/key.pem", endpoints=fake.endpoints
+        )
+        self.addCleanup(threads.deferToThread, bm.close)
+        with self.assertRaisesRegex(ValueError, "key file"):
+            bm.start_user_socket(lambda message: None)
+        with self.assertRaisesRegex(ValueError, "key file"):
+            bm.ws_get_account()
+        self.assertEqual(fake.connections, [])
