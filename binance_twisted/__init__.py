@@ -11,6 +11,12 @@ from binance_twisted.errors import (
     StreamRequestError,
 )
 from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.legacy_depthcache import (
+    DepthCache,
+    DepthCacheManager,
+    FuturesDepthCacheManager,
+    ThreadedDepthCacheManager,
+)
 from binance_twisted.manager import BinanceSocketManager
 from binance_twisted.reactor_thread import ReactorStoppedError
 from binance_twisted.streams import RetiredStreamError
@@ -23,13 +29,17 @@ __all__ = [
     "ConnectionEvent",
     "ConnectionGaveUpError",
     "ConnectionPolicy",
+    "DepthCache",
+    "DepthCacheManager",
     "Endpoints",
     "EventKind",
+    "FuturesDepthCacheManager",
     "NotConnectedError",
     "ReactorStoppedError",
     "RetiredStreamError",
     "StreamClient",
     "StreamRequestError",
     "Subscription",
+    "ThreadedDepthCacheManager",
     "ThreadedWebsocketManager",
 ]

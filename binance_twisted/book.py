@@ -205,6 +205,13 @@ class OrderBook:
             self.clear()
             raise ValueError(f"{self.symbol}: bad depth level ({e}); book cleared") from e
 
+    def adopt(self, other: OrderBook) -> None:
+        """Take over ``other``'s levels and update id in place (readers keep this object).
+
+        Used to swap in a book rebuilt from a fresh snapshot; ``other`` must not be used after.
+        """
+        self._bids, self._asks, self.update_id = other._bids, other._asks, other.update_id
+
     def clear(self) -> None:
         """Forget every level and the update id: the book is unsynced until the next snapshot."""
         self._bids.clear()

@@ -7,14 +7,19 @@ snapshot already covers, replay the buffer, then apply live events. A sequence g
 ``U > id + 1``, futures ``pu != id``) drops the book and resyncs by itself. The book is an
 exact :class:`~binance_twisted.book.OrderBook` (Decimal prices, numeric zero removal).
 
-State is visible (``syncing``, ``synced``, ``resyncing``, ``stopped``) and every change is
-reported to ``on_state(state, detail)``; ``on_update(book)`` follows every applied event.
+A dropped connection marks the book stale (``resyncing``) until the stream resumes: if the
+ids follow on, nothing was missed and it is ``synced`` again without a snapshot. An optional
+periodic refresh rebuilds the book from a new snapshot make-before-break and counts any level
+it had to correct. State is visible (``syncing``, ``synced``, ``resyncing``, ``stopped``) and
+every change is reported to ``on_state(state, detail)``; ``on_update(book)`` follows every
+applied event.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import attrs
@@ -31,20 +36,28 @@ from binance_twisted.book import (
     Verdict,
 )
 from binance_twisted.client import StreamClient, Subscription
-from binance_twisted.errors import ClientClosedError
+from binance_twisted.errors import (
+    BinanceAPIError,
+    ClientClosedError,
+    ConnectionGaveUpError,
+    RateLimitedError,
+)
+from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.rest import RestClient
 from binance_twisted.streams import check_symbol
 
-__all__ = ["DepthSynchroniser", "SnapshotScheduler", "snapshot_weight"]
+__all__ = ["DepthSynchroniser", "SnapshotScheduler", "check_book_options", "snapshot_weight"]
 
 log = Logger(namespace="binance_twisted.depthcache")
 
-_MARKETS: dict[str, tuple[str, int, type[SpotSequencer] | type[FuturesSequencer]]] = {
-    # market → (snapshot path, snapshot limit, sequencer)
-    "spot": ("/api/v3/depth", SPOT_SNAPSHOT_LIMIT, SpotSequencer),
-    "futures": ("/fapi/v1/depth", FUTURES_SNAPSHOT_LIMIT, FuturesSequencer),
+_Sequencer = type[SpotSequencer] | type[FuturesSequencer]
+_MARKETS: dict[str, tuple[str, int, _Sequencer, tuple[int, ...]]] = {
+    # market → (snapshot path, snapshot limit, sequencer, stream speeds in ms, default first)
+    "spot": ("/api/v3/depth", SPOT_SNAPSHOT_LIMIT, SpotSequencer, (100, 1000)),
+    "futures": ("/fapi/v1/depth", FUTURES_SNAPSHOT_LIMIT, FuturesSequencer, (100, 250, 500)),
 }
 _REFETCH_DELAY = 0.5
+_RETRY_DELAY = 2.0
 _MAX_BUFFER = 10_000
 _WINDOW = 60.0
 
@@ -109,12 +122,44 @@ class SnapshotScheduler:
         self._waiting.clear()
 
 
+def check_book_options(market: str, limit: int | None, speed: int | None) -> tuple[int, int]:
+    """``(limit, speed)`` for a ``market`` book, defaults filled in; bad values raise ValueError.
+
+    ``limit`` is the snapshot depth (default and most: Spot 5000, futures 1000); ``speed``
+    the diff stream's update speed in ms (default 100).
+    """
+    if market not in _MARKETS:
+        raise ValueError(f"market must be one of {', '.join(_MARKETS)}, got {market!r}")
+    _, max_limit, _, speeds = _MARKETS[market]
+    if limit is None:
+        limit = max_limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
+        raise ValueError(f"limit must be an int from 1 to {max_limit} for {market}, got {limit!r}")
+    if speed is None:
+        speed = speeds[0]
+    if speed not in speeds:
+        allowed = ", ".join(map(str, speeds))
+        raise ValueError(f"speed must be one of {allowed} (ms) for {market}, got {speed!r}")
+    return limit, speed
+
+
 class DepthSynchroniser:
     """One symbol's order book, synced from ``client``'s diff stream and ``rest`` snapshots.
 
     ``client`` streams the market's diff depth (a Spot or a futures ``/public``
     :class:`~binance_twisted.StreamClient`); ``rest`` serves the snapshots (the Spot or
-    futures REST base). ``speed`` is the stream's update speed in ms (100, or 1000/250/500).
+    futures REST base). ``speed`` is the stream's update speed in ms (Spot 1000 or 100,
+    futures 250, 500 or 100). ``refresh_interval`` (seconds) rebuilds the book from a fresh
+    snapshot that often, make-before-break, and counts levels it had to correct (a healthy
+    book has none). ``book_lock`` is held while the book changes, for readers in other
+    threads (the legacy facade).
+
+    State (``syncing``, ``synced``, ``resyncing``, ``stopped``) goes to ``on_state(state,
+    detail)``; detail names the cause: ``lastUpdateId`` when synced, the ids of a gap, the
+    reason of a disconnect, ``error`` when stopped for good. ``on_update(book)`` follows every
+    event applied while synced. Stopping for good happens only on errors retrying cannot fix
+    (Binance refusing the request, e.g. an invalid symbol; the connection giving up): they
+    are kept in :attr:`error`.
     """
 
     def __init__(
@@ -125,38 +170,52 @@ class DepthSynchroniser:
         symbol: str,
         *,
         market: str = "spot",
-        speed: int = 100,
+        speed: int | None = None,
         limit: int | None = None,
         on_update: Callable[[OrderBook], Any] | None = None,
         on_state: Callable[[str, dict], Any] | None = None,
         scheduler: SnapshotScheduler | None = None,
+        refresh_interval: float | None = None,
+        book_lock: AbstractContextManager | None = None,
     ) -> None:
-        if market not in _MARKETS:
-            raise ValueError(f"market must be one of {', '.join(_MARKETS)}, got {market!r}")
-        path, max_limit, sequencer = _MARKETS[market]
-        if limit is not None and not 1 <= limit <= max_limit:
-            raise ValueError(f"limit must be between 1 and {max_limit} for {market}, got {limit}")
+        limit, speed = check_book_options(market, limit, speed)
+        path, _, sequencer, _ = _MARKETS[market]
+        if refresh_interval is not None and not refresh_interval > 0:
+            raise ValueError(f"refresh_interval must be None or > 0 s, got {refresh_interval!r}")
         self.symbol = check_symbol(symbol).upper()
         self.market = market
         self.book = OrderBook(self.symbol)
         self.state = "idle"
         #: sequence gaps seen (each caused a resync)
         self.gaps = 0
+        #: levels a refresh found different from the live book (0 on a healthy book)
+        self.corrections = 0
+        #: ``E`` (event time, ms) of the last applied event
+        self.event_time: int | None = None
+        #: why the synchroniser stopped by itself, if it did
+        self.error: Exception | None = None
         self._reactor = reactor
         self._client = client
         self._rest = rest
         self._path = path
-        self._limit = limit if limit is not None else max_limit
+        self._limit = limit
+        self._new_sequencer = sequencer
         self._sequencer: SpotSequencer | FuturesSequencer = sequencer()
-        suffix = "" if speed in (1000, 250) else f"@{speed}ms"
-        self._stream = f"{self.symbol.lower()}@depth{suffix}"
+        #: the diff stream followed (the market's default speed carries no suffix)
+        self.stream = f"{self.symbol.lower()}@depth" + (
+            "" if speed in (1000, 250) else f"@{speed}ms"
+        )
         self._on_update = on_update
         self._on_state = on_state
         self._scheduler = scheduler
+        self._refresh_interval = refresh_interval
+        self._lock = book_lock if book_lock is not None else nullcontext()
         self._buffer: list[dict] = []
         self._snapshot_pending = False
+        self._recording: list[dict] | None = None
         self._subscription: Subscription | None = None
         self._synced_waiters: list[defer.Deferred] = []
+        self._timers: dict[str, IDelayedCall] = {}
 
     def __repr__(self) -> str:
         return f"<DepthSynchroniser {self.market} {self.symbol} {self.state}>"
@@ -166,18 +225,27 @@ class DepthSynchroniser:
         d: defer.Deferred = defer.Deferred()
         self._synced_waiters.append(d)
         self._set_state("syncing", {})
-        subscribing = self._client.subscribe([self._stream], self._on_diff)
+        subscribing = self._client.subscribe([self.stream], self._on_diff, self._on_event)
         subscribing.addCallbacks(self._subscribed, self._fail)
         return d
 
     def stop(self) -> defer.Deferred:
         """Unsubscribe and forget the book; pending ``start()`` Deferreds fail."""
-        self._set_state("stopped", {})
-        self.book.clear()
-        self._buffer.clear()
-        self._fail_waiters(ClientClosedError(f"{self!r} was stopped"))
-        subscription, self._subscription = self._subscription, None
-        return subscription.unsubscribe() if subscription is not None else defer.succeed(None)
+        return self._stop(None)
+
+    def refresh(self) -> None:
+        """Rebuild the book from a fresh snapshot while it stays live (make-before-break).
+
+        Events applied meanwhile are recorded and replayed on the new snapshot; the result
+        replaces the book in one step, so readers never see it empty. A no-op unless synced.
+        """
+        if self.state != "synced" or self._recording is not None:
+            return
+        recording: list[dict] = []
+        self._recording = recording
+        d = self._request_snapshot()
+        d.addCallback(self._refreshed, recording)
+        d.addErrback(self._refresh_failed, recording)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -196,36 +264,74 @@ class DepthSynchroniser:
                 self._buffer.pop(0)
             self._buffer.append(event)
             return
-        self._apply(event)
+        if self._apply(event) is Verdict.APPLY and self.state == "resyncing":
+            # reconnected and the ids follow on: nothing was missed, no snapshot needed
+            self._synced({"lastUpdateId": self.book.update_id, "resumed": True})
 
-    def _apply(self, event: dict) -> bool:
-        """One event through the sequencer; ``False`` when it revealed a gap."""
+    def _on_event(self, event: ConnectionEvent) -> None:
+        """Connection trouble: a dropped stream makes the book stale; giving up stops it."""
+        if event.kind is EventKind.GAVE_UP:
+            reason = event.reason or "retries exhausted"
+            self._stop(ConnectionGaveUpError(event.connection, event.attempt or 0, reason))
+        elif event.kind in (EventKind.DISCONNECTED, EventKind.STALLED) and self.state == "synced":
+            self._set_state("resyncing", {"reason": event.reason or event.kind.value})
+
+    def _apply(self, event: dict) -> Verdict:
+        """One event through the sequencer; a GAP starts a resync."""
         verdict = self._sequencer.check(self.book.update_id, event)
         if verdict is Verdict.STALE:
-            return True
+            return verdict
         if verdict is Verdict.GAP:
             self._gap(event)
-            return False
-        self.book.apply_levels(event["b"], event["a"], update_id=event["u"])
-        if self._on_update is not None and self.state == "synced":
+            return verdict
+        try:
+            with self._lock:
+                self.book.apply_levels(event["b"], event["a"], update_id=event["u"])
+        except ValueError as e:
+            # the book cleared itself: treat like a gap, a fresh snapshot repairs it
+            log.warn("{sync}: {error}", sync=self, error=e)
+            self._gap(event)
+            return Verdict.GAP
+        self.event_time = event.get("E")
+        if self._recording is not None:
+            self._recording.append(event)
+        if self.state == "synced":
+            self._updated()
+        return verdict
+
+    def _updated(self) -> None:
+        if self._on_update is not None:
             try:
                 self._on_update(self.book)
             except Exception:
                 log.failure("{sync}: on_update raised", sync=self)
-        return True
+
+    def _request_snapshot(self) -> defer.Deferred:
+        params = [("symbol", self.symbol), ("limit", self._limit)]
+        if self._scheduler is None:
+            return self._rest.request("GET", self._path, params)
+        weight = snapshot_weight(self.market, self._limit)
+        d = self._scheduler.acquire(weight)
+        d.addCallback(lambda _: self._rest.request("GET", self._path, params))
+        return d
 
     def _fetch_snapshot(self) -> None:
         if self._snapshot_pending or self.state == "stopped":
             return
         self._snapshot_pending = True
-        params = [("symbol", self.symbol), ("limit", self._limit)]
-        if self._scheduler is None:
-            d = self._rest.request("GET", self._path, params)
-        else:
-            weight = snapshot_weight(self.market, self._limit)
-            d = self._scheduler.acquire(weight)
-            d.addCallback(lambda _: self._rest.request("GET", self._path, params))
-        d.addCallbacks(self._snapshot, self._snapshot_failed)
+        self._request_snapshot().addCallbacks(self._snapshot, self._snapshot_failed)
+
+    def _later(self, name: str, delay: float, function: Callable[[], Any]) -> None:
+        """One pending timer per purpose; replaced if already set, cancelled on stop."""
+        previous = self._timers.pop(name, None)
+        if previous is not None and previous.active():
+            previous.cancel()
+
+        def fire() -> None:
+            self._timers.pop(name, None)
+            function()
+
+        self._timers[name] = self._reactor.callLater(delay, fire)
 
     def _snapshot(self, snapshot: dict) -> None:
         self._snapshot_pending = False
@@ -235,21 +341,65 @@ class DepthSynchroniser:
         if self.market == "spot" and self._buffer and last < int(self._buffer[0]["U"]):
             # older than what the stream already sent: Binance says fetch again
             self._set_state(self.state, {"refetch": "snapshot older than the first event"})
-            self._reactor.callLater(_REFETCH_DELAY, self._fetch_snapshot)
+            self._later("snapshot", _REFETCH_DELAY, self._fetch_snapshot)
             return
-        self.book.apply_snapshot(last, snapshot["bids"], snapshot["asks"])
+        with self._lock:
+            self.book.apply_snapshot(last, snapshot["bids"], snapshot["asks"])
         self._sequencer.start()
         buffered, self._buffer = self._buffer, []
         for index, event in enumerate(buffered):
-            if not self._apply(event):
+            if self._apply(event) is Verdict.GAP:
                 self._buffer.extend(buffered[index + 1 :])  # kept for the next snapshot
                 return
-        was = self.state
-        self._set_state("synced", {"lastUpdateId": last})
-        if was == "syncing":
-            waiters, self._synced_waiters = self._synced_waiters, []
-            for d in waiters:
-                d.callback(self)
+        self._synced({"lastUpdateId": last})
+
+    def _synced(self, detail: dict) -> None:
+        self._set_state("synced", detail)
+        waiters, self._synced_waiters = self._synced_waiters, []
+        for d in waiters:
+            d.callback(self)
+        if self._refresh_interval is not None and "refresh" not in self._timers:
+            self._later("refresh", self._refresh_interval, self._refresh_due)
+        self._updated()
+
+    def _refresh_due(self) -> None:
+        self.refresh()
+        if self.state != "stopped" and self._refresh_interval is not None:
+            self._later("refresh", self._refresh_interval, self._refresh_due)
+
+    def _refreshed(self, snapshot: dict, recording: list[dict]) -> None:
+        """Build a book from the snapshot plus the recorded events; swap it in if it catches up."""
+        if recording is not self._recording:
+            return  # a gap or a stop superseded this refresh
+        self._recording = None
+        if self.state != "synced":
+            return
+        fresh = OrderBook(self.symbol)
+        fresh.apply_snapshot(int(snapshot["lastUpdateId"]), snapshot["bids"], snapshot["asks"])
+        sequencer = self._new_sequencer()
+        sequencer.start()
+        for event in recording:
+            verdict = sequencer.check(fresh.update_id, event)
+            if verdict is Verdict.GAP:
+                break
+            if verdict is Verdict.APPLY:
+                fresh.apply_levels(event["b"], event["a"], update_id=event["u"])
+        if fresh.update_id != self.book.update_id:
+            # the snapshot is ahead of the stream, or behind what was recorded: try next time
+            log.info("{sync}: refresh skipped (snapshot does not meet the stream)", sync=self)
+            return
+        corrected = _disagreements(self.book, fresh)
+        with self._lock:
+            self.book.adopt(fresh)
+        self.corrections += corrected
+        if corrected:
+            log.warn("{sync}: refresh corrected {n} levels", sync=self, n=corrected)
+        self._set_state("synced", {"lastUpdateId": fresh.update_id, "refreshed": corrected})
+
+    def _refresh_failed(self, failure: Any, recording: list[dict]) -> None:
+        if recording is self._recording:
+            self._recording = None
+        log.warn("{sync}: refresh snapshot failed ({error})", sync=self, error=failure.value)
 
     def _gap(self, event: dict) -> None:
         self.gaps += 1
@@ -260,8 +410,10 @@ class DepthSynchroniser:
             "pu": event.get("pu"),
         }
         log.warn("{sync}: sequence gap {detail}; resyncing", sync=self, detail=detail)
-        self.book.clear()
+        with self._lock:
+            self.book.clear()
         self._buffer = [event]
+        self._recording = None
         self._set_state("resyncing" if self.state == "synced" else self.state, detail)
         self._fetch_snapshot()
 
@@ -269,18 +421,42 @@ class DepthSynchroniser:
         self._snapshot_pending = False
         if self.state == "stopped":
             return
-        log.warn("{sync}: snapshot failed ({error}); retrying", sync=self, error=failure.value)
-        delay = getattr(failure.value, "retry_after", None) or 2.0
-        self._reactor.callLater(delay, self._fetch_snapshot)
+        error = failure.value
+        if _refused(error):
+            self._stop(error)
+            return
+        log.warn("{sync}: snapshot failed ({error}); retrying", sync=self, error=error)
+        delay = getattr(error, "retry_after", None) or _RETRY_DELAY
+        self._later("snapshot", delay, self._fetch_snapshot)
 
     def _fail(self, failure: Any) -> None:
-        self._set_state("stopped", {"error": str(failure.value)})
-        self._fail_waiters(failure.value)
+        self._stop(failure.value)
 
-    def _fail_waiters(self, error: Exception) -> None:
+    def _stop(self, error: Exception | None) -> defer.Deferred:
+        """Stop for good; with ``error`` it is kept, logged and reported in the state detail."""
+        if self.state == "stopped":
+            return defer.succeed(None)
+        self.error = error
+        if error is not None:
+            log.error("{sync}: stopped: {error}", sync=self, error=error)
+        for timer in self._timers.values():
+            if timer.active():
+                timer.cancel()
+        self._timers.clear()
+        self._buffer.clear()
+        self._recording = None
+        with self._lock:
+            self.book.clear()
+        self._set_state("stopped", {"error": str(error)} if error is not None else {})
         waiters, self._synced_waiters = self._synced_waiters, []
         for d in waiters:
-            d.errback(error)
+            d.errback(error or ClientClosedError(f"{self!r} was stopped"))
+        subscription, self._subscription = self._subscription, None
+        if subscription is None:
+            return defer.succeed(None)
+        d = subscription.unsubscribe()
+        d.addErrback(lambda _: None)  # the connection may be gone already
+        return d
 
     def _set_state(self, state: str, detail: dict) -> None:
         self.state = state
@@ -289,3 +465,26 @@ class DepthSynchroniser:
                 self._on_state(state, detail)
             except Exception:
                 log.failure("{sync}: on_state raised", sync=self)
+
+
+def _refused(error: Exception) -> bool:
+    """Binance refused the request itself (e.g. ``-1121 Invalid symbol``): retrying cannot help.
+
+    Rate limits (429/418), server errors (5xx) and network trouble are retried instead.
+    """
+    if isinstance(error, RateLimitedError):
+        return False
+    return isinstance(error, BinanceAPIError) and 400 <= error.status < 500
+
+
+def _disagreements(held: OrderBook, fresh: OrderBook) -> int:
+    """Price levels where ``held`` differs from ``fresh``, within the range ``fresh`` covers."""
+    count = 0
+    for held_side, fresh_side in ((held.bids(), fresh.bids()), (held.asks(), fresh.asks())):
+        if not fresh_side:
+            continue
+        truth = dict(fresh_side)
+        low, high = min(truth), max(truth)
+        inside = {price: qty for price, qty in held_side if low <= price <= high}
+        count += sum(inside.get(price) != truth.get(price) for price in inside.keys() | truth)
+    return count

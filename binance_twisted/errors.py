@@ -18,6 +18,7 @@ __all__ = [
     "RateLimitedError",
     "RequestTimeoutError",
     "StreamRequestError",
+    "SyncTimeoutError",
     "error_message",
 ]
 
@@ -115,3 +116,7 @@ class RequestTimeoutError(BinanceTwistedError, TimeoutError):
         self.request = request
         self.timeout = timeout
         super().__init__(message)
+
+
+class SyncTimeoutError(BinanceTwistedError, TimeoutError):
+    """A local order book did not reach ``synced`` within the time the caller would wait."""

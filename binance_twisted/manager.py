@@ -28,6 +28,7 @@ from twisted.python.threadable import isInIOThread
 from binance_twisted import legacy_paths
 from binance_twisted.client import StreamClient, Subscription
 from binance_twisted.connection import ConnectionPolicy
+from binance_twisted.depthcache import SnapshotScheduler
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import MissingCredentialsError
 from binance_twisted.events import ConnectionEvent
@@ -209,6 +210,7 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
         self._api: WebSocketAPI | None = None
         self._public_apis: dict[str, WebSocketAPI] = {}
         self._rest_clients: dict[str, RestClient] = {}
+        self._snapshot_schedulers: dict[str, SnapshotScheduler] = {}
         self._credentials: Credentials | None = None
         self._closed_event = threading.Event()
         self._ever_started = False
@@ -392,8 +394,12 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             clients.extend(self._public_apis.values())
             self._public_apis.clear()
             self._rest_clients.clear()
+            schedulers = list(self._snapshot_schedulers.values())
+            self._snapshot_schedulers.clear()
 
         def shut_down() -> defer.Deferred:
+            for scheduler in schedulers:
+                scheduler.stop()
             closing = [s.close() for s in sockets] + [c.close() for c in clients]
             return defer.gatherResults(closing, consumeErrors=True)
 
@@ -566,24 +572,55 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             )
         return self._api
 
-    def _rest(self, field: str) -> RestClient:
-        """On the reactor thread: a signed REST client for an Endpoints field's base."""
+    def _rest(self, field: str, signed: bool = True) -> RestClient:
+        """On the reactor thread: a REST client for an Endpoints field's base (keyed if signed)."""
         attribute = {"rest_url": "API_URL", "futures_rest_url": "FUTURES_URL"}.get(field, "")
         base = rest_root(getattr(self._client, attribute, None)) or getattr(self._endpoints, field)
         if base is None:
             raise ValueError(f"{self._endpoints.name} has no REST endpoint {field}")
-        client = self._rest_clients.get(base)
+        cache_key = base if signed else f"public {base}"
+        client = self._rest_clients.get(cache_key)
         if client is None:
-            assert self._credentials is not None
+            credentials = self._credentials if signed else None
+            assert credentials is not None or not signed
             client = RestClient(
                 self._reactor,
                 base,
-                api_key=self._credentials.api_key,
-                signer=self._credentials.signer,
+                api_key=credentials.api_key if credentials is not None else None,
+                signer=credentials.signer if credentials is not None else None,
                 trust_root=self._options.trust_root,
             )
-            self._rest_clients[base] = client
+            self._rest_clients[cache_key] = client
         return client
+
+    def _start_depth_cache(self, key: str, make: Callable[[str], Any]) -> Any:
+        """Register a depth cache under ``key`` (``key#2``… when taken) and open it."""
+        if reactor_stopped(self._reactor):
+            raise ReactorStoppedError()
+        with self._registry_lock:
+            unique, n = key, 1
+            while unique in self._conns:
+                n += 1
+                unique = f"{key}#{n}"
+            socket = make(unique)
+            self._conns[unique] = socket
+        self._in_reactor(socket.open)
+        return socket
+
+    def _depth_sources(
+        self, market: str, stream: str
+    ) -> tuple[StreamClient, RestClient, SnapshotScheduler]:
+        """On the reactor thread: a depth cache's stream client, snapshot REST and budget.
+
+        Books of one market share them all, so their snapshots share one weight budget.
+        """
+        [(client, _)] = self._clients_for(SocketPlan(stream, market, (stream,)))
+        rest = self._rest("rest_url" if market == "spot" else "futures_rest_url", signed=False)
+        scheduler = self._snapshot_schedulers.get(market)
+        if scheduler is None:
+            scheduler = SnapshotScheduler(self._reactor)
+            self._snapshot_schedulers[market] = scheduler
+        return client, rest, scheduler
 
     def _listen_key_stream(self, kind: str, socket: AccountSocket) -> ListenKeyStream:
         """On the reactor thread: a futures user-data stream for ``socket``."""

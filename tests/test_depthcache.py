@@ -217,7 +217,147 @@ class ManyBooksTests(TestCase):
             self.addCleanup(sync.stop)
         started = [sync.start() for sync in syncs]
         await pump(fake, lambda: all(d.called for d in started))
-        self.assertTrue(all(s.state == "synced" for s in syncs))
+        self.assertEqual([s.state for s in syncs], ["synced"] * 8, [s.error for s in syncs])
         snapshots = [e for e in fake.log if e.kind == "http" and "depth" in str(e.detail)]
         self.assertGreaterEqual(len(snapshots), 8)
         self.assertLessEqual(len(snapshots), 100 // 5)  # one minute's budget at weight 5
+
+
+class _EventStubClient(_StubClient):
+    def subscribe(self, names: Any, on_message: Any, *args: Any, **kwargs: Any) -> Any:
+        self.on_event = args[0] if args else kwargs.get("on_event")
+        return super().subscribe(names, on_message)
+
+
+def diff(first: int, last: int, bids: Any = (), asks: Any = (), when: int = 0) -> dict:
+    return {"U": first, "u": last, "b": list(bids), "a": list(asks), "E": when}
+
+
+class LifecycleTests(TestCase):
+    """The synchroniser's reactions to errors, disconnects and refreshes (Clock-driven)."""
+
+    def synced(self, **options: Any) -> tuple[task.Clock, Any, _StubRest, DepthSynchroniser]:
+        clock = task.Clock()
+        client, rest = _EventStubClient(), _StubRest()
+        states: list[tuple[str, dict]] = []
+        sync = DepthSynchroniser(
+            clock,
+            client,  # type: ignore[arg-type]
+            rest,  # type: ignore[arg-type]
+            "BTCUSDT",
+            on_state=lambda s, d: states.append((s, d)),
+            **options,
+        )
+        self.states = states
+        started = sync.start()
+        rest.calls[0].callback({"lastUpdateId": 100, "bids": [["10", "1"]], "asks": [["11", "1"]]})
+        self.assertIs(self.successResultOf(started), sync)
+        return clock, client, rest, sync
+
+    def test_a_refused_snapshot_stops_the_book_with_binances_error(self) -> None:
+        """HTTP 400 -1121 (invalid symbol): no retry loop; stopped, error kept, start() fails."""
+        from binance_twisted.errors import BinanceAPIError
+
+        clock = task.Clock()
+        client, rest = _EventStubClient(), _StubRest()
+        sync = DepthSynchroniser(clock, client, rest, "NOSUCHCOIN")  # type: ignore[arg-type]
+        started = sync.start()
+        refused = BinanceAPIError(400, -1121, "Invalid symbol.")
+        rest.calls[0].errback(refused)
+        self.assertIs(self.failureResultOf(started, BinanceAPIError).value, refused)
+        self.assertEqual((sync.state, sync.error), ("stopped", refused))
+        clock.advance(60)
+        self.assertEqual(len(rest.calls), 1)
+
+    def test_a_rate_limited_snapshot_waits_retry_after_then_retries(self) -> None:
+        """429 with Retry-After 5 s: the next snapshot request comes after 5 s, not before."""
+        from binance_twisted.errors import RateLimitedError
+
+        clock = task.Clock()
+        client, rest = _EventStubClient(), _StubRest()
+        sync = DepthSynchroniser(clock, client, rest, "BTCUSDT")  # type: ignore[arg-type]
+        sync.start()
+        rest.calls[0].errback(RateLimitedError(429, -1003, "Too much request weight", 5.0))
+        clock.advance(4.9)
+        self.assertEqual((len(rest.calls), sync.state), (1, "syncing"))
+        clock.advance(0.1)
+        self.assertEqual(len(rest.calls), 2)
+
+    def test_a_disconnect_marks_the_book_stale_and_a_contiguous_resume_needs_no_snapshot(
+        self,
+    ) -> None:
+        """Disconnected → resyncing (book kept); the next event follows on → synced, no REST."""
+        from binance_twisted.events import ConnectionEvent, EventKind
+
+        _clock, client, rest, sync = self.synced()
+        client.on_event(ConnectionEvent(EventKind.DISCONNECTED, "spot-1", 0.0, reason="lost"))
+        self.assertEqual(self.states[-1], ("resyncing", {"reason": "lost"}))
+        self.assertEqual(sync.book.update_id, 100)
+        client.on_message("btcusdt@depth@100ms", diff(101, 102, [["10", "2"]], when=7))
+        self.assertEqual(self.states[-1], ("synced", {"lastUpdateId": 102, "resumed": True}))
+        self.assertEqual((len(rest.calls), sync.event_time), (1, 7))
+        self.assertEqual(sync.book.best_bid(), (Decimal("10"), Decimal("2")))
+
+    def test_a_resume_with_missing_events_resyncs_from_a_snapshot(self) -> None:
+        """Disconnected, then the ids jump: gap reported with its ids, a new snapshot fetched."""
+        from binance_twisted.events import ConnectionEvent, EventKind
+
+        _clock, client, rest, sync = self.synced()
+        client.on_event(ConnectionEvent(EventKind.STALLED, "spot-1", 0.0))
+        client.on_message("btcusdt@depth@100ms", diff(150, 151))
+        self.assertEqual(self.states[-1][1]["U"], 150)
+        self.assertEqual((sync.gaps, sync.book.update_id, len(rest.calls)), (1, None, 2))
+
+    def test_giving_up_stops_the_book_with_the_reason(self) -> None:
+        """GAVE_UP from the connection: stopped for good, the reason in ``error``."""
+        from binance_twisted.errors import ConnectionGaveUpError
+        from binance_twisted.events import ConnectionEvent, EventKind
+
+        _clock, client, _rest, sync = self.synced()
+        event = ConnectionEvent(EventKind.GAVE_UP, "spot-1", 0.0, reason="refused", attempt=5)
+        client.on_event(event)
+        self.assertEqual(sync.state, "stopped")
+        self.assertIsInstance(sync.error, ConnectionGaveUpError)
+        self.assertIn("refused", str(sync.error))
+        self.assertEqual(sync.book.depth(), (0, 0))
+
+    def test_refresh_swaps_in_a_rebuilt_book_and_counts_corrections(self) -> None:
+        """The book stays readable during a refresh; a wrong level is corrected and counted."""
+        _clock, client, rest, sync = self.synced()
+        book = sync.book
+        book.apply_levels([["10", "4"], ["9", "5"]], [])  # wrong, and beyond the snapshot
+        sync.refresh()
+        client.on_message("btcusdt@depth@100ms", diff(101, 101, asks=[["11", "3"]]))
+        self.assertEqual(book.depth(), (2, 1))  # live while the snapshot is on its way
+        rest.calls[1].callback({"lastUpdateId": 100, "bids": [["10", "1"]], "asks": [["11", "1"]]})
+        self.assertIs(sync.book, book)
+        self.assertEqual(book.bids(), [(Decimal("10"), Decimal("1"))])
+        self.assertEqual(book.asks(), [(Decimal("11"), Decimal("3"))])
+        self.assertEqual((sync.corrections, book.update_id), (1, 101))
+        self.assertEqual(self.states[-1], ("synced", {"lastUpdateId": 101, "refreshed": 1}))
+
+    def test_refresh_interval_schedules_refreshes_and_stop_cancels_them(self) -> None:
+        """refresh_interval=60: a snapshot request every 60 s while synced; none after stop."""
+        clock, _client, rest, sync = self.synced(refresh_interval=60)
+        clock.advance(60)
+        self.assertEqual(len(rest.calls), 2)
+        rest.calls[1].callback({"lastUpdateId": 100, "bids": [["10", "1"]], "asks": [["11", "1"]]})
+        self.assertEqual(sync.corrections, 0)
+        clock.advance(60)
+        self.assertEqual(len(rest.calls), 3)
+        sync.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_bad_options_fail_before_any_io(self) -> None:
+        """limit, speed and refresh_interval are checked up front, naming the allowed values."""
+        client, rest = _EventStubClient(), _StubRest()
+        for options, words in [
+            ({"limit": 5001}, "limit must be an int from 1 to 5000 for spot"),
+            ({"market": "futures", "limit": 5000}, "1 to 1000 for futures"),
+            ({"speed": 250}, "speed must be one of 100, 1000"),
+            ({"market": "options"}, "market must be one of spot, futures"),
+            ({"refresh_interval": 0}, "refresh_interval must be None or > 0"),
+        ]:
+            with self.assertRaisesRegex(ValueError, words):
+                DepthSynchroniser(task.Clock(), client, rest, "BTCUSDT", **options)  # type: ignore[arg-type]
+        self.assertEqual(rest.calls, [])

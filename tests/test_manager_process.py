@@ -147,3 +147,28 @@ class LifetimeTests(ScriptTestCase):
         self.assertIn("cannot be restarted", refusal)
         self.assertLess(float(lines[-1].split()[-1]), 2.0, lines)
         self.assertLess(time.time() - before, 20)
+
+
+class DepthCacheLifetimeTests(ScriptTestCase):
+    @asynchronous
+    async def test_a_0x_depth_cache_script_reads_its_book_and_exits_after_close(self) -> None:
+        """DepthCacheManager without bm (0.x style): synced on return, books read from the main
+        thread, close() ends its own manager and the process exits."""
+        lines = await self.run_script(
+            """
+            from binance_twisted import DepthCacheManager, Endpoints
+            endpoints = Endpoints.for_tld("com").replace(
+                stream_url=URL.rstrip("/"), rest_url=URL.rstrip("/").replace("ws", "http", 1)
+            )
+            updates = threading.Event()
+            dcm = DepthCacheManager(None, "BNBBTC", lambda cache: updates.set(),
+                                    endpoints=endpoints)
+            cache = dcm.get_depth_cache()
+            assert updates.wait(10), "no update"
+            bid, ask = cache.get_bids()[0], cache.get_asks()[0]
+            print("best", bid[0] < ask[0], type(bid[0]).__name__, flush=True)
+            dcm.close()
+            print("closed", dcm.get_depth_cache(), flush=True)
+            """
+        )
+        self.assertEqual(lines[-2:], ["best True float", "closed None"])

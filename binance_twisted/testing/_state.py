@@ -274,7 +274,13 @@ class ServerState:
 
     def knows(self, symbol: str) -> bool:
         """Whether a lowercase symbol has (or may get) a market: listed or subscribed to."""
-        return symbol in self.symbols or symbol in self.market
+        if symbol in self.symbols or symbol in self.market:
+            return True
+        for name, _ in self.subscriptions.by_stream():
+            spec = recognise(name, futures=True)
+            if spec is not None and spec.symbol == symbol:
+                return True
+        return False
 
     def known_symbols(self) -> list[str]:
         """The listed symbols, then every other one with a market, lowercase."""

@@ -1,0 +1,441 @@
+"""python-binance's ``DepthCache`` and depth-cache managers, on :class:`DepthSynchroniser`.
+
+Legacy code keeps working after one import change::
+
+    from binance_twisted import DepthCacheManager   # was: from binance.depthcache import ...
+
+    dcm = DepthCacheManager(client, "BNBBTC", callback=process_depth)
+    bids = dcm.get_depth_cache().get_bids()
+
+Underneath, the book follows Binance's current rules, where 0.7.11 could apply a stale event
+over a newer snapshot and kept levels whose quantity was spelt ``"0.000"``. Snapshots arrive
+asynchronously (0.7.11 fetched them on the reactor thread, freezing every socket), many books
+share a REST weight budget, an error reaches the callback as ``None`` once and stops the
+cache (0.7.11 followed it with a ``KeyError``), and the constructor's wait for the first sync
+has a timeout (0.7.11 could wait forever).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+from twisted.python.threadable import isInIOThread
+
+from binance_twisted.book import OrderBook
+from binance_twisted.depthcache import DepthSynchroniser, check_book_options
+from binance_twisted.errors import SyncTimeoutError
+from binance_twisted.legacy_sockets import LegacySocket
+from binance_twisted.manager import BinanceSocketManager
+from binance_twisted.streams import check_symbol
+from binance_twisted.threaded import ThreadedWebsocketManager
+
+__all__ = [
+    "BaseDepthCacheManager",
+    "DepthCache",
+    "DepthCacheManager",
+    "FuturesDepthCacheManager",
+    "ThreadedDepthCacheManager",
+]
+
+Converter = Callable[[Any], Any]
+
+
+class DepthCache:
+    """One symbol's book as python-binance exposed it: ``get_bids()`` / ``get_asks()``.
+
+    Levels are ``[price, quantity]`` converted by ``conv_type`` (``float`` as in 0.x; pass
+    ``decimal.Decimal`` or ``str`` to keep them exact), best first. ``update_time`` is the
+    event time (ms) of the last applied update. The reactor thread updates the book under
+    :attr:`lock` and the getters read under it, so reading from another thread is safe.
+    """
+
+    def __init__(self, symbol: str, conv_type: Converter = float) -> None:
+        if not callable(conv_type):
+            raise TypeError(f"conv_type must be callable (float, Decimal, str…), got {conv_type!r}")
+        self.symbol = symbol
+        self.update_time: int | None = None
+        self.conv_type = conv_type
+        #: the native, exact book (Decimal prices); hold :attr:`lock` while reading it
+        self.book = OrderBook(symbol.upper())
+        self.lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        bids, asks = self.book.depth()
+        return f"<DepthCache {self.symbol} bids={bids} asks={asks} update_time={self.update_time}>"
+
+    def add_bid(self, bid: Sequence[Any]) -> None:
+        """Set one bid ``[price, qty, ...]``; any zero quantity ("0", "0.000") removes it."""
+        with self.lock:
+            self.book.apply_levels([bid], ())
+
+    def add_ask(self, ask: Sequence[Any]) -> None:
+        """Set one ask ``[price, qty, ...]``; any zero quantity removes it."""
+        with self.lock:
+            self.book.apply_levels((), [ask])
+
+    def get_bids(self, limit: int | None = None) -> list[list[Any]]:
+        """Bids ``[[price, qty], …]``, highest price first (the best ``limit`` only if given)."""
+        with self.lock:
+            levels = self.book.bids(limit)
+        convert = self.conv_type
+        return [[convert(price), convert(qty)] for price, qty in levels]
+
+    def get_asks(self, limit: int | None = None) -> list[list[Any]]:
+        """Asks ``[[price, qty], …]``, lowest price first (the best ``limit`` only if given)."""
+        with self.lock:
+            levels = self.book.asks(limit)
+        convert = self.conv_type
+        return [[convert(price), convert(qty)] for price, qty in levels]
+
+    @staticmethod
+    def sort_depth(
+        vals: Mapping[Any, Any] | Sequence[Sequence[Any]],
+        reverse: bool = False,
+        conv_type: Converter = float,
+    ) -> list[list[Any]]:
+        """python-binance's helper: ``{price: qty}`` → ``[[price, qty], …]`` sorted by price."""
+        items = vals.items() if isinstance(vals, Mapping) else vals
+        levels = [[conv_type(price), quantity] for price, quantity, *_ in items]
+        return sorted(levels, key=itemgetter(0), reverse=reverse)
+
+
+class DepthCacheSocket(LegacySocket):
+    """A depth cache registered with its manager: ``stop_socket(key)`` and ``close()`` stop it.
+
+    On the reactor thread it owns one :class:`DepthSynchroniser`, which shares the manager's
+    stream connections, REST client and snapshot budget with every other cache.
+    """
+
+    def __init__(
+        self,
+        manager: BinanceSocketManager,
+        key: str,
+        stream: str,
+        depth_cache: DepthCache,
+        callback: Callable[[DepthCache | None], Any] | None,
+        settings: dict[str, Any],
+        on_failure: Callable[[], Any],
+    ) -> None:
+        super().__init__(manager, key, callback if callback is not None else _ignore)
+        self.stream = stream
+        self.depth_cache = depth_cache
+        self.settings = settings
+        self.synchroniser: DepthSynchroniser | None = None
+        #: set once the book first syncs, or the cache stops
+        self.settled = threading.Event()
+        self._on_failure = on_failure
+
+    def open(self) -> None:
+        """On the reactor thread: create the synchroniser and start syncing."""
+        if self.stopped:
+            self.settled.set()
+            return
+        client, rest, scheduler = self.manager._depth_sources(self.settings["market"], self.stream)
+        synchroniser = DepthSynchroniser(
+            self.manager._reactor,
+            client,
+            rest,
+            self.depth_cache.symbol,
+            scheduler=scheduler,
+            on_update=self._updated,
+            on_state=self._state,
+            book_lock=self.depth_cache.lock,
+            **self.settings,
+        )
+        self.synchroniser = synchroniser
+        self.depth_cache.book = synchroniser.book
+        synchroniser.start().addErrback(lambda _: None)  # failures arrive through _state
+
+    def close(self) -> Any:
+        """On the reactor thread: stop syncing (idempotent)."""
+        self.stopped = True
+        self.settled.set()
+        synchroniser = self.synchroniser
+        if synchroniser is None:
+            return None
+        return synchroniser.stop()
+
+    def describe(self) -> str:
+        """The synchroniser's state and error, for a timeout message."""
+        synchroniser = self.synchroniser
+        if synchroniser is None:
+            return "not started"
+        error = f", last error: {synchroniser.error}" if synchroniser.error else ""
+        return f"state {synchroniser.state}{error}"
+
+    def _updated(self, book: OrderBook) -> None:
+        assert self.synchroniser is not None
+        self.depth_cache.update_time = self.synchroniser.event_time
+        self.deliver(self.depth_cache)
+
+    def _state(self, state: str, detail: dict) -> None:
+        if state == "synced":
+            self.settled.set()
+        elif state == "stopped":
+            self.settled.set()
+            if self.synchroniser is not None and self.synchroniser.error is not None:
+                self._failed()
+
+    def _failed(self) -> None:
+        """Stopped for good on an error: ``callback(None)`` once, the key is freed."""
+        if self.stopped:
+            return
+        self.deliver(None)
+        self.stopped = True
+        self.manager._forget(self)
+        self._on_failure()
+
+
+class BaseDepthCacheManager:
+    """What the Spot and futures depth-cache managers share (python-binance 0.7.11's base).
+
+    The constructor starts the cache and, unless ``sync_timeout`` is ``None`` or it runs on
+    the reactor thread, waits up to ``sync_timeout`` seconds for the first sync: it raises
+    :class:`~binance_twisted.errors.SyncTimeoutError` if the book did not sync in time, or
+    the error that stopped it (e.g. ``BinanceAPIError`` for an invalid symbol).
+
+    ``refresh_interval``: ``None`` rebuilds the book from a new snapshot every 30 minutes
+    (as before), ``0`` never, a number every that many seconds; the rebuild is
+    make-before-break, so the cache never looks empty. Without ``bm`` the cache gets its own
+    :class:`~binance_twisted.BinanceSocketManager` (keyword ``options`` go to it, e.g.
+    ``endpoints`` or ``max_retries``) and closes it with the cache.
+    """
+
+    DEFAULT_REFRESH = 60 * 30
+    #: seconds the constructor waits for the first sync by default
+    SYNC_TIMEOUT = 30.0
+    _market = "spot"
+    #: python-binance's ``ws_interval`` → the diff stream's update speed (ms)
+    _SPEEDS: dict[int | None, int] = {None: 1000, 0: 1000, 100: 100, 1000: 1000}
+
+    def __init__(
+        self,
+        client: Any,
+        symbol: str,
+        callback: Callable[[DepthCache | None], Any] | None = None,
+        refresh_interval: float | None = None,
+        bm: BinanceSocketManager | None = None,
+        limit: int = 500,
+        ws_interval: int | None = None,
+        *,
+        conv_type: Converter = float,
+        sync_timeout: float | None = SYNC_TIMEOUT,
+        _key: str | None = None,
+        **options: Any,
+    ) -> None:
+        check_symbol(symbol)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {callback!r}")
+        if sync_timeout is not None and not (
+            isinstance(sync_timeout, (int, float)) and sync_timeout > 0
+        ):
+            raise ValueError(f"sync_timeout must be None (no wait) or > 0 s, got {sync_timeout!r}")
+        if bm is not None and not isinstance(bm, BinanceSocketManager):
+            raise TypeError(f"bm must be a binance_twisted BinanceSocketManager, got {bm!r}")
+        if bm is not None and options:
+            raise TypeError(
+                f"options {', '.join(sorted(options))} are for a new manager; bm= given"
+            )
+        speed = self._SPEEDS.get(ws_interval)
+        if speed is None:
+            allowed = ", ".join(str(k) for k in self._SPEEDS if k is not None)
+            raise ValueError(
+                f"ws_interval must be None or one of {allowed} (ms), got {ws_interval!r}"
+            )
+        limit, speed = check_book_options(self._market, limit, speed)
+        refresh = _refresh_seconds(refresh_interval, self.DEFAULT_REFRESH)
+        settings = {
+            "market": self._market,
+            "limit": limit,
+            "speed": speed,
+            "refresh_interval": refresh,
+        }
+        self._symbol = symbol
+        self._limit = limit
+        self._callback = callback
+        self._refresh_interval = refresh_interval
+        self._owns_bm = bm is None
+        self._bm = bm if bm is not None else BinanceSocketManager(client, **options)
+        self._depth_cache: DepthCache | None = DepthCache(symbol, conv_type)
+        depth_cache = self._depth_cache
+        stream = f"{symbol.lower()}@depth" + ("" if speed in (250, 1000) else f"@{speed}ms")
+
+        def make(key: str) -> DepthCacheSocket:
+            return DepthCacheSocket(
+                self._bm, key, stream, depth_cache, callback, settings, self._stopped_by_error
+            )
+
+        self._socket = self._bm._start_depth_cache(_key or stream, make)
+        self._conn_key = self._socket.key
+        if not self._bm.is_alive():
+            self._bm.start()
+        if sync_timeout is not None and not (isInIOThread() and self._bm._reactor.running):
+            self._wait_for_sync(sync_timeout)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._conn_key!r} {self._socket.describe()}>"
+
+    def get_depth_cache(self) -> DepthCache | None:
+        """The live :class:`DepthCache` (``None`` once closed or stopped by an error)."""
+        return self._depth_cache
+
+    def get_symbol(self) -> str:
+        """The symbol, as given."""
+        return self._symbol
+
+    def close(self, close_socket: bool = False) -> None:
+        """Stop the cache; no callback comes after this returns (0.7.11 slept a second).
+
+        ``close_socket`` also closes the manager; a manager the cache created itself is
+        always closed, so the process can exit.
+        """
+        self._socket.stopped = True
+        self._bm.stop_socket(self._conn_key)
+        if close_socket or self._owns_bm:
+            self._bm.close()
+        self._depth_cache = None
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _wait_for_sync(self, timeout: float) -> None:
+        if self._socket.settled.wait(timeout):
+            synchroniser = self._socket.synchroniser
+            error = synchroniser.error if synchroniser is not None else None
+            if error is None and not self._socket.stopped:
+                return
+            self.close()
+            if error is not None:
+                raise error
+            raise SyncTimeoutError(f"{self._symbol}: the depth cache was closed before it synced")
+        described = self._socket.describe()
+        self.close()
+        raise SyncTimeoutError(
+            f"{self._symbol}: the order book did not sync within {timeout:g} s ({described}); "
+            "pass sync_timeout=None to return at once"
+        )
+
+    def _stopped_by_error(self) -> None:
+        self._depth_cache = None
+        if self._owns_bm:
+            self._bm.close()
+
+
+def _refresh_seconds(refresh_interval: Any, default: float) -> float | None:
+    """``None`` → the default, ``0`` → off (``None``), seconds > 0 as given."""
+    if refresh_interval is None:
+        return default
+    number = isinstance(refresh_interval, (int, float)) and not isinstance(refresh_interval, bool)
+    if not number or refresh_interval < 0:
+        raise ValueError(
+            "refresh_interval must be None (30 min), 0 (off) or seconds > 0, "
+            f"got {refresh_interval!r}"
+        )
+    return float(refresh_interval) or None
+
+
+def _ignore(depth_cache: Any) -> None:
+    """The callback of a cache nobody listens to (it is read with get_depth_cache())."""
+
+
+class DepthCacheManager(BaseDepthCacheManager):
+    """Drop-in for ``binance.depthcache.DepthCacheManager`` (python-binance 0.x): a Spot book.
+
+    ``DepthCacheManager(client, symbol, callback=None, refresh_interval=None, bm=None,
+    limit=500, ws_interval=None)``, as in 0.7.11: ``callback(depth_cache)`` runs on the reactor
+    thread after every update (``None`` once if the cache stops on an error); ``limit`` is the
+    snapshot depth (1 to 5000); ``ws_interval=100`` follows the 100 ms diff stream.
+    """
+
+
+class FuturesDepthCacheManager(BaseDepthCacheManager):
+    """A USD-M futures book (``pu`` continuity) on the routed ``/public`` stream URL.
+
+    As :class:`DepthCacheManager`; ``limit`` is 1 to 1000 (default 1000, so the book is
+    complete that deep), ``ws_interval`` 250 (the default), 500 or 100 ms.
+    """
+
+    _market = "futures"
+    _SPEEDS = {None: 250, 0: 250, 100: 100, 250: 250, 500: 500}
+
+    def __init__(
+        self,
+        client: Any,
+        symbol: str,
+        callback: Callable[[DepthCache | None], Any] | None = None,
+        refresh_interval: float | None = None,
+        bm: BinanceSocketManager | None = None,
+        limit: int = 1000,
+        ws_interval: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            client, symbol, callback, refresh_interval, bm, limit, ws_interval, **options
+        )
+
+
+class ThreadedDepthCacheManager(ThreadedWebsocketManager):
+    """Drop-in for python-binance 1.x's ``ThreadedDepthCacheManager``.
+
+    ``start_depth_cache(callback, symbol, …)`` returns ``'<sym>@depth<limit>'`` at once (no
+    wait, as in 1.x); ``callback(depth_cache)`` follows every update, ``None`` once on a fatal
+    error. ``stop_socket(name)`` stops one cache, ``stop()`` all. ``bm`` is accepted and
+    ignored: this manager carries its caches.
+    """
+
+    def start_depth_cache(
+        self,
+        callback: Callable[[DepthCache | None], Any],
+        symbol: str,
+        refresh_interval: float | None = None,
+        bm: Any = None,
+        limit: int = 10,
+        conv_type: Converter = float,
+        ws_interval: int = 0,
+    ) -> str:
+        """A Spot depth cache; ``limit`` is the snapshot depth (1.x's default of 10 is small)."""
+        return self._cache(
+            DepthCacheManager, callback, symbol, refresh_interval, limit, conv_type, ws_interval
+        )
+
+    def start_futures_depth_socket(
+        self,
+        callback: Callable[[DepthCache | None], Any],
+        symbol: str,
+        refresh_interval: float | None = None,
+        bm: Any = None,
+        limit: int = 10,
+        conv_type: Converter = float,
+    ) -> str:
+        """A USD-M futures depth cache (1.x replaced partial books; this one syncs diffs)."""
+        return self._cache(
+            FuturesDepthCacheManager, callback, symbol, refresh_interval, limit, conv_type, None
+        )
+
+    def _cache(
+        self,
+        cls: type[BaseDepthCacheManager],
+        callback: Callable[[DepthCache | None], Any],
+        symbol: str,
+        refresh_interval: float | None,
+        limit: int,
+        conv_type: Converter,
+        ws_interval: int | None,
+    ) -> str:
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        cache = cls(
+            None,
+            symbol,
+            callback,
+            refresh_interval,
+            self,
+            limit,
+            ws_interval,
+            conv_type=conv_type,
+            sync_timeout=None,
+            _key=f"{check_symbol(symbol)}@depth{limit}",
+        )
+        return cache._conn_key
