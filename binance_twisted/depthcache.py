@@ -46,7 +46,13 @@ from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.rest import RestClient
 from binance_twisted.streams import check_symbol
 
-__all__ = ["DepthSynchroniser", "SnapshotScheduler", "check_book_options", "snapshot_weight"]
+__all__ = [
+    "DepthSynchroniser",
+    "SnapshotScheduler",
+    "check_book_options",
+    "diff_stream",
+    "snapshot_weight",
+]
 
 log = Logger(namespace="binance_twisted.depthcache")
 
@@ -143,6 +149,12 @@ def check_book_options(market: str, limit: int | None, speed: int | None) -> tup
     return limit, speed
 
 
+def diff_stream(symbol: str, speed: int) -> str:
+    """The diff depth stream name: the market's default speed (Spot 1000, futures 250 ms)
+    carries no suffix, others ``@<speed>ms``."""
+    return f"{symbol.lower()}@depth" + ("" if speed in (1000, 250) else f"@{speed}ms")
+
+
 class DepthSynchroniser:
     """One symbol's order book, synced from ``client``'s diff stream and ``rest`` snapshots.
 
@@ -201,10 +213,8 @@ class DepthSynchroniser:
         self._limit = limit
         self._new_sequencer = sequencer
         self._sequencer: SpotSequencer | FuturesSequencer = sequencer()
-        #: the diff stream followed (the market's default speed carries no suffix)
-        self.stream = f"{self.symbol.lower()}@depth" + (
-            "" if speed in (1000, 250) else f"@{speed}ms"
-        )
+        #: the diff stream followed
+        self.stream = diff_stream(self.symbol, speed)
         self._on_update = on_update
         self._on_state = on_state
         self._scheduler = scheduler

@@ -25,7 +25,7 @@ from typing import Any
 from twisted.python.threadable import isInIOThread
 
 from binance_twisted.book import OrderBook
-from binance_twisted.depthcache import DepthSynchroniser, check_book_options
+from binance_twisted.depthcache import DepthSynchroniser, check_book_options, diff_stream
 from binance_twisted.errors import SyncTimeoutError
 from binance_twisted.legacy_sockets import LegacySocket
 from binance_twisted.manager import BinanceSocketManager
@@ -254,14 +254,11 @@ class BaseDepthCacheManager:
             "refresh_interval": refresh,
         }
         self._symbol = symbol
-        self._limit = limit
-        self._callback = callback
-        self._refresh_interval = refresh_interval
         self._owns_bm = bm is None
         self._bm = bm if bm is not None else BinanceSocketManager(client, **options)
         self._depth_cache: DepthCache | None = DepthCache(symbol, conv_type)
         depth_cache = self._depth_cache
-        stream = f"{symbol.lower()}@depth" + ("" if speed in (250, 1000) else f"@{speed}ms")
+        stream = diff_stream(symbol, speed)
 
         def make(key: str) -> DepthCacheSocket:
             return DepthCacheSocket(
@@ -277,6 +274,19 @@ class BaseDepthCacheManager:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._conn_key!r} {self._socket.describe()}>"
+
+    @property
+    def state(self) -> str:
+        """``syncing``, ``synced``, ``resyncing`` (book empty or stale) or ``stopped``."""
+        synchroniser = self._socket.synchroniser
+        if synchroniser is None:
+            return "stopped" if self._socket.stopped else "syncing"
+        return synchroniser.state
+
+    @property
+    def synchroniser(self) -> DepthSynchroniser | None:
+        """The native :class:`DepthSynchroniser` behind the cache (``gaps``, ``corrections``…)."""
+        return self._socket.synchroniser
 
     def get_depth_cache(self) -> DepthCache | None:
         """The live :class:`DepthCache` (``None`` once closed or stopped by an error)."""

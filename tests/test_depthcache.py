@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from hypothesis import given, settings
 from twisted.internet import defer, reactor, task
 from twisted.trial.unittest import TestCase
 
@@ -13,6 +14,7 @@ from binance_twisted.depthcache import DepthSynchroniser
 from binance_twisted.rest import RestClient
 from binance_twisted.testing import FakeBinance
 from tests.support import asynchronous
+from tests.test_book import _streams
 
 
 async def pump(fake: FakeBinance, condition: Any, timeout: float = 5.0) -> None:
@@ -361,3 +363,65 @@ class LifecycleTests(TestCase):
             with self.assertRaisesRegex(ValueError, words):
                 DepthSynchroniser(task.Clock(), client, rest, "BTCUSDT", **options)  # type: ignore[arg-type]
         self.assertEqual(rest.calls, [])
+
+
+class SynchroniserPropertyTests(TestCase):
+    """The real DepthSynchroniser (not a model of it) under random faulty streams."""
+
+    def _play(self, truth: Any, events: list, delivered: list, choices: list, market: str) -> None:
+        """Deliver events with faults; answer snapshots at random ids, some too old.
+
+        After every step the book is the true book at its id while ``synced``, and empty
+        otherwise; once the stream ends, one good snapshot brings it back to ``synced``.
+        """
+        picks = iter(choices)
+        clock = task.Clock()
+        client, rest = _EventStubClient(), _StubRest()
+        sync = DepthSynchroniser(clock, client, rest, "BTCUSDT", market=market)  # type: ignore[arg-type]
+        sync.start()
+
+        def check() -> None:
+            book = sync.book
+            if sync.state != "synced":
+                self.assertEqual((book.update_id, book.depth()), (None, (0, 0)))
+                return
+            want = truth.at(book.update_id)
+            self.assertEqual(book.bids(), sorted(want["b"].items(), reverse=True))
+            self.assertEqual(book.asks(), sorted(want["a"].items()))
+
+        def answer(snapshot_id: int) -> None:
+            pending = [d for d in rest.calls if not d.called]
+            if pending:
+                bids, asks = truth.snapshot_lists(snapshot_id, next(picks, 0) % 3)
+                pending[0].callback({"lastUpdateId": snapshot_id, "bids": bids, "asks": asks})
+
+        newest = 0
+        for index in delivered:
+            newest = max(newest, index)
+            client.on_message("btcusdt@depth@100ms", dict(events[index]))
+            check()
+            if next(picks, 0) % 2:
+                high = events[newest]["u"]
+                low = max(truth.base_id, high - 6)
+                answer(low + next(picks, 0) % (high - low + 1))
+                check()
+            clock.advance(1)  # a refetch of a too-old snapshot is due after 0.5 s
+        for _ in range(3):
+            if sync.state == "synced":
+                break
+            answer(events[newest]["u"])
+            clock.advance(1)
+        self.assertEqual(sync.state, "synced")
+        check()
+
+    @settings(max_examples=150, deadline=None)
+    @given(_streams(futures=False))
+    def test_spot_synchroniser_matches_truth_or_says_unsynced(self, stream: Any) -> None:
+        """Spot: synced means equal to the true book; anything else means an empty book."""
+        self._play(*stream, market="spot")
+
+    @settings(max_examples=150, deadline=None)
+    @given(_streams(futures=True))
+    def test_futures_synchroniser_matches_truth_or_says_unsynced(self, stream: Any) -> None:
+        """Futures (pu chain): the same promise."""
+        self._play(*stream, market="futures")

@@ -146,7 +146,7 @@ class DepthCacheManagerTests(LegacyCacheTestCase):
             return dcm, dcm.get_depth_cache(), dcm.get_symbol(), dcm._conn_key
 
         dcm, cache, symbol, key = await self.user(user)
-        self.assertEqual((symbol, key), ("BNBBTC", "bnbbtc@depth@100ms"))
+        self.assertEqual((symbol, key, dcm.state), ("BNBBTC", "bnbbtc@depth@100ms", "synced"))
         self.assertTrue(cache.get_bids() and cache.get_asks())
         await wait_until(lambda: len(updates.caches) >= 3)
         self.assertIs(updates.caches[-1], cache)
@@ -160,6 +160,7 @@ class DepthCacheManagerTests(LegacyCacheTestCase):
         self.assertEqual(len(updates.caches), seen)
         self.assertIsNone(dcm.get_depth_cache())
         self.assertNotIn(key, bm._conns)
+        self.assertEqual(dcm.state, "stopped")
 
     @asynchronous
     async def test_a_sequence_gap_is_repaired_and_the_callback_goes_on(self) -> None:
@@ -169,7 +170,7 @@ class DepthCacheManagerTests(LegacyCacheTestCase):
         updates = Updates()
         dcm = await self.user(lambda: DepthCacheManager(None, "ETHBTC", updates, bm=bm))
         fake.inject_depth_gap("ethbtc")
-        synchroniser = dcm._socket.synchroniser
+        synchroniser = dcm.synchroniser
         await wait_until(lambda: synchroniser.gaps == 1 and synchroniser.state == "synced")
         await self.assert_equals_truth(fake, dcm.get_depth_cache())
         self.assertNotIn(None, updates.caches)
@@ -277,7 +278,7 @@ class FuturesAndThreadedTests(LegacyCacheTestCase):
         requests = [e.detail for e in fake.log if e.kind == "http"]
         self.assertIn("/fapi/v1/depth", str(requests))
         fake.inject_depth_gap("btcusdt")
-        synchroniser = dcm._socket.synchroniser
+        synchroniser = dcm.synchroniser
         await wait_until(lambda: synchroniser.gaps == 1 and synchroniser.state == "synced")
         await self.assert_equals_truth(fake, dcm.get_depth_cache())
 
