@@ -1,9 +1,10 @@
-"""Command line: ``python -m binance_twisted demo`` streams trades from a built-in fake Binance.
+"""Command line: ``python -m binance_twisted demo`` streams trades and a local order book.
 
 The demo needs no network and no account: it starts :class:`~binance_twisted.testing.FakeBinance`
-on 127.0.0.1, subscribes a :class:`~binance_twisted.StreamClient` to trades and the order-book
-diff stream, prints what arrives, and ends with the connection counters. ``--live`` points the
-same code at the real Binance instead.
+on 127.0.0.1, subscribes a :class:`~binance_twisted.StreamClient` to trades, keeps a local order
+book in sync with :class:`~binance_twisted.depthcache.DepthSynchroniser` (diff stream + REST
+snapshot), prints trades and the top of the book, and ends with the connection counters.
+``--live`` points the same code at the real Binance instead.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
 
 from binance_twisted import streams
+from binance_twisted.book import OrderBook
 from binance_twisted.client import StreamClient
+from binance_twisted.depthcache import DepthSynchroniser
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.events import ConnectionEvent
+from binance_twisted.rest import RestClient
 
 __all__ = ["main"]
 
@@ -27,7 +31,9 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m binance_twisted")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="stream trades from a built-in fake Binance (offline)")
+    demo = commands.add_parser(
+        "demo", help="stream trades and a local order book from a built-in fake Binance"
+    )
     demo.add_argument("--symbol", default="btcusdt", help="symbol to follow (default btcusdt)")
     demo.add_argument(
         "--seconds", type=float, default=5.0, help="how long to stream; 0 = until Ctrl-C"
@@ -39,27 +45,31 @@ def _parser() -> argparse.ArgumentParser:
 
 
 class _Printer:
-    """Prints each trade and a one-line summary of each order-book diff."""
+    """Prints each trade, the top of the local book after each update, and state changes."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.trades = 0
-        self.diffs = 0
+        self.updates = 0
 
     def on_message(self, stream: str, data: Any) -> None:
-        if data.get("e") == "trade":
-            self.trades += 1
-            print(
-                f"{data['s']} trade #{data['t']}: {data['q']} @ {data['p']}",
-                file=self.out,
-            )
-        else:
-            self.diffs += 1
-            print(
-                f"{data['s']} book diff {data['U']}..{data['u']}: "
-                f"{len(data['b'])} bid and {len(data['a'])} ask levels changed",
-                file=self.out,
-            )
+        self.trades += 1
+        print(f"{data['s']} trade #{data['t']}: {data['q']} @ {data['p']}", file=self.out)
+
+    def on_book(self, book: OrderBook) -> None:
+        self.updates += 1
+        bid, ask = book.best_bid(), book.best_ask()
+        if bid is None or ask is None:
+            return
+        bids, asks = book.depth()
+        print(
+            f"{book.symbol} book #{book.update_id}: bid {bid[1]} @ {bid[0]} | "
+            f"ask {ask[1]} @ {ask[0]} | spread {book.spread()} ({bids}/{asks} levels)",
+            file=self.out,
+        )
+
+    def on_book_state(self, state: str, detail: dict) -> None:
+        print(f"[book] {state} {detail or ''}".rstrip(), file=self.out)
 
     def on_event(self, event: ConnectionEvent) -> None:
         detail = f" ({event.reason})" if event.reason else ""
@@ -81,10 +91,21 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
         print(f"FakeBinance listening on {endpoints.stream_url}", file=out)
     client = StreamClient(reactor, endpoints)
     printer = _Printer(out)
+    book = DepthSynchroniser(
+        reactor,
+        client,
+        RestClient(reactor, endpoints.rest_url),
+        symbol,
+        limit=100,
+        on_update=printer.on_book,
+        on_state=printer.on_book_state,
+    )
     try:
-        names = [streams.trade(symbol), streams.depth(symbol, speed=100)]
-        subscription = await client.subscribe(names, printer.on_message, printer.on_event)
+        subscription = await client.subscribe(
+            [streams.trade(symbol)], printer.on_message, printer.on_event
+        )
         print(f"subscribed to {', '.join(subscription.streams)}", file=out)
+        await book.start()
         if options.seconds > 0:
             await task.deferLater(reactor, options.seconds, lambda: None)
         else:
@@ -93,10 +114,12 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
             print(
                 f"{name}: {counters['messages']} messages, {counters['bytes']} bytes, "
                 f"{counters['reconnects']} reconnects; "
-                f"{printer.trades} trades and {printer.diffs} book diffs printed",
+                f"{printer.trades} trades and {printer.updates} book updates printed; "
+                f"book {book.state}, {book.gaps} gaps",
                 file=out,
             )
     finally:
+        await book.stop()
         await client.close()
         if fake is not None:
             await fake.stop()
