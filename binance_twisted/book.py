@@ -321,7 +321,10 @@ class FuturesSequencer:
     """USD-M / COIN-M futures rules (``binance-platform.md`` §5.2): continuity through ``pu``.
 
     * First event after a snapshot with ``lastUpdateId`` L: ``u < L`` is STALE (note ``<``,
-      where Spot uses ``<=``); it must then satisfy ``U <= L <= u``, else GAP.
+      where Spot uses ``<=``); it must then satisfy ``U <= L <= u`` (the docs' rule), or
+      ``pu == L``: the event directly follows the snapshot, which happens whenever the
+      snapshot is taken between two events and no event is buffered yet. Refusing it, as a
+      strict reading of the docs would, forces a needless re-sync. Anything else is a GAP.
     * After that: ``pu`` must equal the book's id (the previous applied event's ``u``), else
       GAP. Futures ids are not contiguous, so the Spot ``U`` rule must not be used here.
     * An event with ``u <= id`` after the first is STALE, not GAP: ``u`` only grows, so it is a
@@ -350,7 +353,7 @@ class FuturesSequencer:
         if self._first:
             if final_id < book_id:
                 return Verdict.STALE
-            if event["U"] > book_id:
+            if event["U"] > book_id and event["pu"] != book_id:
                 return Verdict.GAP
             self._first = False
             return Verdict.APPLY

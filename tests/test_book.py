@@ -244,8 +244,13 @@ class FuturesSequencerTests(SynchronousTestCase):
 
     def test_first_event_must_straddle_the_snapshot(self) -> None:
         """The first processed event needs U <= lastUpdateId <= u, else GAP."""
-        self.assertIs(self.seq.check(100, _ev(101, 105, 100)), Verdict.GAP)
+        self.assertIs(self.seq.check(100, _ev(101, 105, 99)), Verdict.GAP)
         self.assertIs(self.seq.check(100, _ev(98, 105, 97)), Verdict.APPLY)
+
+    def test_first_event_right_after_the_snapshot_applies(self) -> None:
+        """pu == lastUpdateId: the event directly follows the snapshot, although U > it."""
+        self.assertIs(self.seq.check(100, _ev(103, 105, 100)), Verdict.APPLY)
+        self.assertIs(self.seq.check(105, _ev(107, 110, 105)), Verdict.APPLY)
 
     def test_pu_chain_continues_even_when_ids_skip(self) -> None:
         """After the first event, pu == previous u applies although U is far above u + 1."""
@@ -268,7 +273,7 @@ class FuturesSequencerTests(SynchronousTestCase):
         """After start() (a new snapshot) the straddle rule applies again, not the pu rule."""
         self.assertIs(self.seq.check(100, _ev(98, 105, 97)), Verdict.APPLY)
         self.seq.start()
-        self.assertIs(self.seq.check(200, _ev(201, 210, 200)), Verdict.GAP)
+        self.assertIs(self.seq.check(200, _ev(201, 210, 150)), Verdict.GAP)
         self.assertIs(self.seq.check(200, _ev(195, 210, 190)), Verdict.APPLY)
 
     def test_no_book_is_a_gap(self) -> None:
