@@ -1,7 +1,7 @@
 """The order-book update path: applying depth diffs and reading the best levels, in one process.
 
-    python bench/book.py            # 20,000 events (legacy: 1,000), 5 rounds, ~1 min
-    python bench/book.py --quick    # 4,000 events (legacy: 300), 3 rounds
+    python bench/book.py            # 20,000 events (legacy: 1,000), 5 rounds, ~90 s
+    python bench/book.py --quick    # 4,000 events (legacy: 300), 3 rounds, ~15 s
 
 What one ``<symbol>@depth@100ms`` diff costs once it is decoded: 20 changed levels per side
 (4 removals with ``"0.00000000"``, 4 new prices, 12 changed quantities, mostly near the top of
@@ -16,11 +16,24 @@ Variants, interleaved round by round over the same pre-generated events:
 - "legacy DepthCache": python-binance 0.7.11's ``DepthCache`` re-implemented minimally here
   (string price keys, float quantities, exact-string zero check, and ``get_bids()`` /
   ``get_asks()`` building ``[[float(price), qty], ...]`` for the whole side and sorting it on
-  every read); and the same without the read.
+  every read); and the same without the read;
+- "DepthSynchroniser" (``binance_twisted.depthcache``): the full per-event path a user of the
+  library gets. Each event is the dict Binance sends (``e``, ``E``, ``s``, contiguous ``U``/``u``,
+  ``b``, ``a``) handed to the synchroniser's stream callback; it goes through the Spot
+  sequencer, ``apply_levels`` and ``on_update(book)``, which reads the best five of both sides.
+  No sockets: a ``task.Clock`` as reactor, a stub stream client that records the callback and a
+  stub REST client whose already-fired Deferred carries the snapshot, so ``start()`` syncs at
+  once;
+- "legacy facade": the same synchroniser as ``binance_twisted.legacy_depthcache.DepthCacheManager``
+  wires it (``book_lock`` = the ``DepthCache``'s lock, the cache sharing the synchroniser's
+  book), with ``on_update`` calling ``get_bids(5)`` and ``get_asks(5)`` (float levels, as a 0.x
+  callback reads them).
 
 Times are ``process_time`` over the whole loop, divided by the number of events; the table
 shows the median over rounds (and the best). Snapshot loading (5,000 levels per side) is timed
-once per round as well. No Twisted, no sockets: this is the book alone.
+once per round as well. Before timing, every variant must hold the same best five levels after
+the same events; each synchroniser run must end ``synced`` with no sequence gap, so a
+resyncing book cannot be measured by mistake.
 """
 
 from __future__ import annotations
@@ -39,10 +52,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from twisted.internet import defer, task
+
 from binance_twisted.book import OrderBook
+from binance_twisted.depthcache import DepthSynchroniser
+from binance_twisted.legacy_depthcache import DepthCache
 
 Levels = list[list[str]]
 Event = tuple[Levels, Levels, int]  # (bids, asks, u)
+
+SNAPSHOT_ID = 71_234_567_890  # the snapshot's lastUpdateId; the first event's U is one more
+EVENT_TIME_MS = 1_795_305_600_000  # 2026-11-22 00:00 UTC; events are 100 ms apart
 
 TICK_CENTS_MID = 9_800_000  # mid price 98,000.00 in cents
 BAND_FACTOR = 1.3  # levels occupy about 1 / 1.3 of the ticks in their band; the rest are empty
@@ -77,7 +97,7 @@ def make_stream(
         side: [[price_of(side, o), _qty(rng)] for o in sorted(present[side])] for side in "ba"
     }
     events: list[Event] = []
-    update_id = 71_234_567_890
+    update_id = SNAPSHOT_ID
     removals = inserts = changes // 5
     for _ in range(count):
         sides: dict[str, Levels] = {}
@@ -106,6 +126,26 @@ def make_stream(
         update_id += 40 + rng.randrange(17)
         events.append((sides["b"], sides["a"], update_id))
     return snapshot["b"], snapshot["a"], events
+
+
+def as_messages(events: list[Event], symbol: str = "BTCUSDT") -> list[dict[str, Any]]:
+    """The events as Binance sends them (decoded): ``U`` = the previous ``u`` + 1, contiguous."""
+    messages = []
+    first = SNAPSHOT_ID + 1
+    for index, (b, a, u) in enumerate(events):
+        messages.append(
+            {
+                "e": "depthUpdate",
+                "E": EVENT_TIME_MS + 100 * index,
+                "s": symbol,
+                "U": first,
+                "u": u,
+                "b": b,
+                "a": a,
+            }
+        )
+        first = u + 1
+    return messages
 
 
 class LegacyDepthCache:
@@ -138,12 +178,48 @@ class LegacyDepthCache:
         return sorted(lst, key=itemgetter(0), reverse=reverse)
 
 
+class StubSubscription:
+    """What ``StreamClient.subscribe`` fires with; the synchroniser only ever unsubscribes."""
+
+    def unsubscribe(self) -> defer.Deferred:
+        return defer.succeed(None)
+
+
+class StubStreamClient:
+    """Records the synchroniser's message callback instead of opening a socket."""
+
+    def __init__(self) -> None:
+        self.on_message: Callable[[str, dict], Any] | None = None
+
+    def subscribe(
+        self,
+        names: list[str],
+        on_message: Callable[[str, dict], Any],
+        on_event: Any = None,
+        **kw: Any,
+    ) -> defer.Deferred:
+        self.on_message = on_message
+        return defer.succeed(StubSubscription())
+
+
+class StubRestClient:
+    """Serves the benchmark's snapshot at once, as a fired Deferred."""
+
+    def __init__(self, snap: tuple[Levels, Levels]) -> None:
+        self.snap = snap
+
+    def request(self, method: str, path: str, params: Any) -> defer.Deferred:
+        return defer.succeed(
+            {"lastUpdateId": SNAPSHOT_ID, "bids": self.snap[0], "asks": self.snap[1]}
+        )
+
+
 # -- the timed loops: each returns (seconds for the events, the last best-5 read) -------------
 
 
 def run_book(snap: tuple[Levels, Levels], events: list[Event], read: bool) -> tuple[float, Any]:
     book = OrderBook("BTCUSDT")
-    book.apply_snapshot(1, *snap)
+    book.apply_snapshot(SNAPSHOT_ID, *snap)
     apply_levels, bids, asks = book.apply_levels, book.bids, book.asks
     top: Any = None
     start = time.process_time()
@@ -182,6 +258,48 @@ def run_legacy(snap: tuple[Levels, Levels], events: list[Event], read: bool) -> 
     return elapsed, [[(p, q) for p, q in side] for side in top]
 
 
+def run_sync(
+    snap: tuple[Levels, Levels], messages: list[dict[str, Any]], facade: bool
+) -> tuple[float, Any]:
+    """The synchroniser's per-event path; ``facade``: read through the legacy ``DepthCache``."""
+    client = StubStreamClient()
+    # The callbacks a user writes: the native book's best five, or the 0.x cache's, as floats.
+    depth_cache = DepthCache("BTCUSDT") if facade else None
+    sync = DepthSynchroniser(
+        task.Clock(),
+        client,  # type: ignore[arg-type]
+        StubRestClient(snap),  # type: ignore[arg-type]
+        "BTCUSDT",
+        on_update=(
+            (lambda book: (depth_cache.get_bids(5), depth_cache.get_asks(5)))
+            if depth_cache is not None
+            else (lambda book: (book.bids(5), book.asks(5)))
+        ),
+        book_lock=depth_cache.lock if depth_cache is not None else None,
+    )
+    if depth_cache is not None:
+        depth_cache.book = sync.book
+    started: list[Any] = []
+    sync.start().addBoth(started.append)
+    if started != [sync] or sync.state != "synced" or client.on_message is None:
+        raise SystemExit(f"synchroniser did not sync at start: {sync!r} {started!r}")
+    on_message, stream = client.on_message, sync.stream
+    start = time.process_time()
+    for message in messages:
+        on_message(stream, message)
+    elapsed = time.process_time() - start
+    if sync.state != "synced" or sync.gaps != 0 or sync.book.update_id != messages[-1]["u"]:
+        raise SystemExit(
+            f"synchroniser did not apply every event: state {sync.state}, {sync.gaps} gaps, "
+            f"update_id {sync.book.update_id} (last u {messages[-1]['u']})"
+        )
+    if depth_cache is not None:
+        top = depth_cache.get_bids(5), depth_cache.get_asks(5)
+        return elapsed, [[(p, q) for p, q in side] for side in top]
+    top = sync.book.bids(5), sync.book.asks(5)
+    return elapsed, [[(float(p), float(q)) for p, q in side] for side in top]
+
+
 def time_snapshot(snap: tuple[Levels, Levels], legacy: bool) -> float:
     start = time.process_time()
     if legacy:
@@ -218,13 +336,19 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
 
-    # Sanity, not timing: both books agree on the best five levels after the same events.
+    messages = as_messages(events)
+
+    # Sanity, not timing: all books agree on the best five levels after the same events.
     _, mine = run_book(snap, legacy_events, read=False)
     _, theirs = run_legacy(snap, legacy_events, read=False)
     if mine != theirs:
         raise SystemExit(f"books disagree:\n{mine}\n{theirs}")
+    for facade in (False, True):
+        _, synced = run_sync(snap, messages[: args.legacy_events], facade)
+        if synced != mine:
+            raise SystemExit(f"synchroniser (facade={facade}) disagrees:\n{synced}\n{mine}")
 
-    variants: dict[str, tuple[Callable[..., tuple[float, Any]], list[Event], bool]] = {
+    variants: dict[str, tuple[Callable[..., tuple[float, Any]], list[Any], bool]] = {
         "OrderBook (Decimal keys, SortedDict): apply + best-5 read": (run_book, events, True),
         "OrderBook: apply only": (run_book, events, False),
         "legacy DepthCache (str keys, sort on read): apply + best-5 read": (
@@ -233,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
             True,
         ),
         "legacy DepthCache: apply only": (run_legacy, events, False),
+        "DepthSynchroniser: sequencer + apply + on_update(best-5 read)": (
+            run_sync,
+            messages,
+            False,
+        ),
+        "legacy facade: DepthCache.get_bids(5)/get_asks(5) floats": (run_sync, messages, True),
     }
     per_event: dict[str, list[float]] = {name: [] for name in variants}
     snapshots: dict[str, list[float]] = {"OrderBook": [], "legacy DepthCache": []}
