@@ -28,6 +28,7 @@ __all__ = ["KINDS", "AccountSocket", "Credentials", "rest_root"]
 #: kind → the conn_key the legacy method returns (a name, never a key or token)
 KINDS = {
     "user": "user",
+    "us_spot": "user",  # Binance.US Spot user data over a listenKey
     "margin": "margin",
     "isolated": "isolated_margin:{symbol}",
     "futures": "futures_user",
@@ -82,7 +83,7 @@ class AccountSocket(LegacySocket):
     def open(self, manager: Any) -> None:
         """On the reactor thread: start the right mechanism for this kind."""
         self.manager = manager
-        if self.kind in ("futures", "coin_futures"):
+        if self.kind in ("futures", "coin_futures", "us_spot"):
             self.stream = manager._listen_key_stream(self.kind, self)
             self.stream.start().addErrback(self.failed)
             return

@@ -76,7 +76,12 @@ _OPTIONS = (
     "trust_root",
     "on_event",
     "reactor",
+    "user_data",
 )
+#: how start_user_socket gets Spot user data: auto (None), or forced
+_USER_DATA = (None, "ws_api", "listen_key")
+#: venues that have no Spot listenKeys (binance.com removed them on 2026-02-20)
+_NO_SPOT_LISTEN_KEYS = ("binance.com", "testnet", "demo", "market-data-only")
 _noted: set[str] = set()
 _noted_lock = threading.Lock()
 
@@ -113,6 +118,7 @@ class _Options:
     trust_root: TrustRoot = None
     on_event: Any = None
     reactor: Any = None
+    user_data: str | None = None
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> _Options:
@@ -125,6 +131,11 @@ class _Options:
         on_event = parsed.on_event
         if on_event not in (None, False, True) and not callable(on_event):
             raise TypeError("on_event must be None, True (events reach the callback) or callable")
+        if parsed.user_data not in _USER_DATA:
+            raise ValueError(
+                "user_data must be None (WebSocket API, or listenKey on Binance.US), 'ws_api' "
+                f"or 'listen_key', got {parsed.user_data!r}"
+            )
         return parsed
 
 
@@ -171,9 +182,12 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
     options: ``api_key``, ``api_secret``, ``tld``, ``testnet``, ``endpoints``,
     ``max_retries`` (default 5, as before; ``None`` retries forever), ``stall_timeout``,
     ``rotate_after``, ``trust_root``, ``on_event`` (``True``: connection events reach the
-    callback as ``{'e': 'event', ...}`` dicts; a callable: ``on_event(conn_key, event)``)
-    and ``reactor``. Overriding ``STREAM_URL`` or ``FSTREAM_URL`` on the class or the
-    instance redirects new sockets, as it did.
+    callback as ``{'e': 'event', ...}`` dicts; a callable: ``on_event(conn_key, event)``),
+    ``reactor``, and ``user_data``: how :meth:`start_user_socket` gets Spot user data
+    (``None``: the WebSocket API, except a kept-alive listenKey on Binance.US, the last
+    mechanism Binance.US documented; ``'ws_api'`` or ``'listen_key'`` to choose).
+    Overriding ``STREAM_URL`` or ``FSTREAM_URL`` on the class or the instance redirects new
+    sockets, as it did.
     """
 
     STREAM_URL = _LEGACY_STREAM_URL
@@ -315,8 +329,11 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
     # -- account streams (Binance removed Spot and margin listenKeys on 2026-02-20) -----------
 
     def start_user_socket(self, callback: Callable) -> str:
-        """Spot user data, now over the WebSocket API; returns ``'user'`` (not a credential)."""
-        return self._start_account("user", callback)
+        """Spot user data, now over the WebSocket API; returns ``'user'`` (not a credential).
+
+        On Binance.US (or with ``user_data='listen_key'``) over a kept-alive listenKey.
+        """
+        return self._start_account(self._spot_user_data_kind(), callback)
 
     def start_margin_socket(self, callback: Callable) -> str:
         """Cross-margin user data over a listenToken; returns ``'margin'``."""
@@ -622,12 +639,27 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             self._snapshot_schedulers[market] = scheduler
         return client, rest, scheduler
 
+    def _spot_user_data_kind(self) -> str:
+        """``'user'`` (WebSocket API) or ``'us_spot'`` (listenKey), checked before any I/O."""
+        choice = self._options.user_data
+        venue = self._endpoints.name
+        if choice is None:
+            return "us_spot" if venue == "binance.us" else "user"
+        if choice == "listen_key" and venue in _NO_SPOT_LISTEN_KEYS:
+            raise ValueError(
+                f"user_data='listen_key' is not available on {venue}: Spot listenKeys were "
+                "removed on 2026-02-20; leave user_data unset to use the WebSocket API"
+            )
+        return "us_spot" if choice == "listen_key" else "user"
+
     def _listen_key_stream(self, kind: str, socket: AccountSocket) -> ListenKeyStream:
-        """On the reactor thread: a futures user-data stream for ``socket``."""
+        """On the reactor thread: a listenKey user-data stream (futures, Binance.US Spot)."""
         endpoints = self._endpoints
         if kind == "futures" and self.FSTREAM_URL != _LEGACY_FSTREAM_URL:
             endpoints = endpoints.replace(futures_stream_url=self.FSTREAM_URL.rstrip("/"))
-        field = "futures_rest_url" if kind == "futures" else "coin_futures_rest_url"
+        field = {"futures": "futures_rest_url", "us_spot": "rest_url"}.get(
+            kind, "coin_futures_rest_url"
+        )
 
         return ListenKeyStream(
             self._reactor,

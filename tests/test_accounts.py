@@ -266,6 +266,47 @@ class LegacyAccountTests(AccountTestCase):
             nobody.start_user_socket(received)
 
 
+class BinanceUsUserDataTests(AccountTestCase):
+    @asynchronous
+    async def test_legacy_user_socket_over_a_binance_us_listen_key(self) -> None:
+        """user_data='listen_key': start_user_socket returns 'user' and events flow on /ws/<key>."""
+        fake = await self.fake(us_listen_keys=True)
+        account = fake.add_account(API_KEY, secret=SECRET)
+        bm = BinanceSocketManager(
+            None,
+            api_key=API_KEY,
+            api_secret=SECRET,
+            endpoints=fake.endpoints,
+            user_data="listen_key",
+        )
+        self.addCleanup(threads.deferToThread, bm.close)
+        received = Collected()
+        key = await threads.deferToThread(lambda: bm.start_user_socket(received))
+        self.assertEqual(key, "user")
+        report = account.execution_report(s="BNBUSDT", X="NEW")
+        await fake.wait_for(lambda: account.emit("spot", report) > 0)
+        await fake.wait_for(lambda: received.items)
+        self.assertEqual(received.items[0], report)
+        paths = [c.path for c in fake.connections]
+        self.assertTrue(any(p.startswith("/ws/") for p in paths), paths)
+        self.assertFalse(any("ws-api" in p for p in paths), paths)
+
+    def test_the_mechanism_follows_the_venue_unless_chosen(self) -> None:
+        """Binance.US defaults to listenKeys, binance.com to the WebSocket API; checked up front."""
+        from binance_twisted import Endpoints
+
+        def kind(tld: str, **options: Any) -> str:
+            bm = BinanceSocketManager(None, endpoints=Endpoints.for_tld(tld), **options)
+            return bm._spot_user_data_kind()
+
+        self.assertEqual((kind("us"), kind("com")), ("us_spot", "user"))
+        self.assertEqual(kind("us", user_data="ws_api"), "user")
+        with self.assertRaisesRegex(ValueError, "not available on binance.com: Spot listenKeys"):
+            kind("com", user_data="listen_key")
+        with self.assertRaisesRegex(ValueError, "user_data must be None .* 'ws_api' or 'listen"):
+            BinanceSocketManager(None, user_data="rest")
+
+
 class SecrecyTests(AccountTestCase):
     @asynchronous
     async def test_no_secret_reaches_the_logs(self) -> None:
