@@ -49,9 +49,18 @@ from typing import Any
 
 from twisted.internet import defer
 
+from binance_twisted._ws_stubs import WsApiDeclarations
 from binance_twisted.endpoints import Endpoints
 
-__all__ = ["MARKETS", "METHODS", "WsApiMethod", "WsApiMethods", "check_market", "check_table"]
+__all__ = [
+    "MARKETS",
+    "METHODS",
+    "WsApiMethod",
+    "WsApiMethods",
+    "check_market",
+    "check_table",
+    "signature",
+]
 
 #: The markets a WebSocket API connection can serve.
 MARKETS = ("spot", "futures")
@@ -88,6 +97,14 @@ class WsApiMethod:
     #: Values sent for these optional parameters when they are not given (or given as None).
     defaults: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
     summary: str = ""
+
+    def parameters(self) -> list[inspect.Parameter]:
+        """The keyword-only parameters of the generated methods: required, then optional."""
+        kw = inspect.Parameter.KEYWORD_ONLY
+        params = [inspect.Parameter(name, kw) for name in self.required]
+        defaults = self.defaults
+        params += [inspect.Parameter(n, kw, default=defaults.get(n)) for n in self.optional]
+        return params
 
     @property
     def allowed(self) -> tuple[str, ...]:
@@ -705,10 +722,11 @@ METHODS: Mapping[str, WsApiMethod] = check_table(_TABLE)
 # -- the generated methods ---------------------------------------------------------------------
 
 
-class WsApiMethods:
+class WsApiMethods(WsApiDeclarations):
     """Mixin of :class:`~binance_twisted.wsapi.WebSocketAPI`: one method per :data:`METHODS` row.
 
     The host provides ``request(method, params, signed=...)`` and a ``market`` attribute.
+    Type checkers see the methods through :mod:`binance_twisted._ws_stubs`.
     """
 
     #: ``"spot"`` or ``"futures"``; :class:`~binance_twisted.wsapi.WebSocketAPI` sets it.
@@ -740,12 +758,10 @@ def _call(api: Any, row: WsApiMethod, given: dict[str, Any]) -> defer.Deferred:
     return api.request(row.method, params or None, signed=row.signed)
 
 
-def _signature(row: WsApiMethod) -> inspect.Signature:
-    kw = inspect.Parameter.KEYWORD_ONLY
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [inspect.Parameter(name, kw) for name in row.required]
-    params += [inspect.Parameter(name, kw, default=row.defaults.get(name)) for name in row.optional]
-    return inspect.Signature(params, return_annotation="Deferred")
+def signature(row: WsApiMethod, returns: Any = inspect.Signature.empty) -> inspect.Signature:
+    """The signature a generated method shows to ``help()`` and ``inspect``."""
+    this = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return inspect.Signature([this, *row.parameters()], return_annotation=returns)
 
 
 def _docstring(row: WsApiMethod) -> str:
@@ -777,7 +793,7 @@ def _make(row: WsApiMethod) -> Callable[..., defer.Deferred]:
     method.__name__ = row.name
     method.__qualname__ = f"{WsApiMethods.__name__}.{row.name}"
     method.__doc__ = _docstring(row)
-    method.__signature__ = _signature(row)  # type: ignore[attr-defined]
+    method.__signature__ = signature(row, "Deferred")  # type: ignore[attr-defined]
     return method
 
 

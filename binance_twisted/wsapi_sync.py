@@ -10,17 +10,20 @@ to use there instead.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
-from binance_twisted.wsapi_methods import METHODS, WsApiMethod
+from binance_twisted._ws_stubs import SyncWsApiDeclarations
+from binance_twisted.wsapi_methods import METHODS, WsApiMethod, signature
 
 __all__ = ["SyncWsApiMethods"]
 
 
-class SyncWsApiMethods:
-    """Mixin of the legacy managers; the host implements ``_ws_call(row, params)``."""
+class SyncWsApiMethods(SyncWsApiDeclarations):
+    """Mixin of the legacy managers; the host implements ``_ws_call(row, params)``.
+
+    Type checkers see the methods through :mod:`binance_twisted._ws_stubs`.
+    """
 
     def _ws_call(self, row: WsApiMethod, params: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -39,13 +42,7 @@ def _make(row: WsApiMethod) -> Callable[..., Any]:
         f"Required: {', '.join(row.required) or '(none)'}\n"
         f"Optional: {', '.join(row.optional) or '(none)'}"
     )
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    parameters += [inspect.Parameter(name, keyword) for name in row.required]
-    parameters += [
-        inspect.Parameter(name, keyword, default=row.defaults.get(name)) for name in row.optional
-    ]
-    method.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    method.__signature__ = signature(row)  # type: ignore[attr-defined]
     return method
 
 

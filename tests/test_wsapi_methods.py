@@ -223,6 +223,22 @@ class TableTests(SynchronousTestCase):
         self.assertEqual(list(check_table([ok])), ["ws_get_order"])
 
 
+class StubTests(SynchronousTestCase):
+    def test_the_shipped_stub_declares_every_method_as_the_table_says(self) -> None:
+        """_ws_stubs.pyi (next to the installed package, with py.typed) equals its rendering."""
+        from pathlib import Path
+
+        import binance_twisted
+        from binance_twisted._ws_stubs import render
+
+        package = Path(binance_twisted.__file__).parent
+        self.assertTrue((package / "py.typed").exists(), "py.typed is not installed")
+        stub = (package / "_ws_stubs.pyi").read_text()
+        self.assertEqual(stub, render(), "regenerate _ws_stubs.pyi (see _ws_stubs.py)")
+        for name in METHODS:
+            self.assertIn(f"def {name}(", stub)
+
+
 class RequestTests(SynchronousTestCase):
     def test_every_row_sends_its_method_params_and_signed_flag(self) -> None:
         """Required and optional params go through unchanged; the request's Deferred returns."""
