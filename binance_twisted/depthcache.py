@@ -247,9 +247,12 @@ class DepthSynchroniser:
         """Rebuild the book from a fresh snapshot while it stays live (make-before-break).
 
         Events applied meanwhile are recorded and replayed on the new snapshot; the result
-        replaces the book in one step, so readers never see it empty. A no-op unless synced.
+        replaces the book in one step, so readers never see it empty. Works while synced, and
+        while stale after a disconnect (the book kept); a no-op otherwise.
         """
-        if self.state != "synced" or self._recording is not None:
+        if self._recording is not None or self.book.update_id is None:
+            return
+        if self.state not in ("synced", "resyncing"):
             return
         recording: list[dict] = []
         self._recording = recording
@@ -285,6 +288,9 @@ class DepthSynchroniser:
             self._stop(ConnectionGaveUpError(event.connection, event.attempt or 0, reason))
         elif event.kind in (EventKind.DISCONNECTED, EventKind.STALLED) and self.state == "synced":
             self._set_state("resyncing", {"reason": event.reason or event.kind.value})
+        elif event.kind is EventKind.RECONNECTED and self.state == "resyncing":
+            # a quiet symbol may send nothing for long: a snapshot settles it now
+            self.refresh()
 
     def _apply(self, event: dict) -> Verdict:
         """One event through the sequencer; a GAP starts a resync."""
@@ -378,11 +384,17 @@ class DepthSynchroniser:
             self._later("refresh", self._refresh_interval, self._refresh_due)
 
     def _refreshed(self, snapshot: dict, recording: list[dict]) -> None:
-        """Build a book from the snapshot plus the recorded events; swap it in if it catches up."""
+        """Build a book from the snapshot plus the recorded events and swap it in.
+
+        A snapshot at the book's id is compared level by level (``corrections``); one ahead
+        of the stream replaces the book, and the events it covers will arrive as stale; one
+        older than the book, or than the recorded events, is not used.
+        """
         if recording is not self._recording:
             return  # a gap or a stop superseded this refresh
         self._recording = None
-        if self.state != "synced":
+        held_id = self.book.update_id
+        if held_id is None or self.state not in ("synced", "resyncing"):
             return
         fresh = OrderBook(self.symbol)
         fresh.apply_snapshot(int(snapshot["lastUpdateId"]), snapshot["bids"], snapshot["asks"])
@@ -391,20 +403,22 @@ class DepthSynchroniser:
         for event in recording:
             verdict = sequencer.check(fresh.update_id, event)
             if verdict is Verdict.GAP:
+                fresh.update_id = None
                 break
             if verdict is Verdict.APPLY:
                 fresh.apply_levels(event["b"], event["a"], update_id=event["u"])
-        if fresh.update_id != self.book.update_id:
-            # the snapshot is ahead of the stream, or behind what was recorded: try next time
-            log.info("{sync}: refresh skipped (snapshot does not meet the stream)", sync=self)
+        if fresh.update_id is None or fresh.update_id < held_id:
+            log.info("{sync}: refresh skipped (snapshot older than the book)", sync=self)
             return
-        corrected = _disagreements(self.book, fresh)
+        corrected = _disagreements(self.book, fresh) if fresh.update_id == held_id else 0
         with self._lock:
             self.book.adopt(fresh)
+        if fresh.update_id != held_id:
+            self._sequencer.start()  # the next event must join the snapshot
         self.corrections += corrected
         if corrected:
             log.warn("{sync}: refresh corrected {n} levels", sync=self, n=corrected)
-        self._set_state("synced", {"lastUpdateId": fresh.update_id, "refreshed": corrected})
+        self._synced({"lastUpdateId": fresh.update_id, "refreshed": corrected})
 
     def _refresh_failed(self, failure: Any, recording: list[dict]) -> None:
         if recording is self._recording:

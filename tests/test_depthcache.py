@@ -311,6 +311,34 @@ class LifecycleTests(TestCase):
         self.assertEqual(self.states[-1][1]["U"], 150)
         self.assertEqual((sync.gaps, sync.book.update_id, len(rest.calls)), (1, None, 2))
 
+    def test_a_reconnect_while_stale_is_settled_by_a_snapshot(self) -> None:
+        """A quiet symbol sends nothing after reconnecting: a snapshot at its id says synced."""
+        from binance_twisted.events import ConnectionEvent, EventKind
+
+        _clock, client, rest, sync = self.synced()
+        client.on_event(ConnectionEvent(EventKind.DISCONNECTED, "spot-1", 0.0, reason="lost"))
+        client.on_event(ConnectionEvent(EventKind.RECONNECTED, "spot-1", 1.0, gap=1.0))
+        self.assertEqual((len(rest.calls), sync.state), (2, "resyncing"))
+        rest.calls[1].callback({"lastUpdateId": 100, "bids": [["10", "1"]], "asks": [["11", "1"]]})
+        self.assertEqual(self.states[-1], ("synced", {"lastUpdateId": 100, "refreshed": 0}))
+        self.assertEqual((sync.gaps, sync.corrections), (0, 0))
+
+    def test_a_snapshot_ahead_of_the_stream_replaces_the_stale_book(self) -> None:
+        """Events were missed while disconnected: the newer snapshot is adopted, and the stream
+        goes on from it (older events stale, the next one applied)."""
+        from binance_twisted.events import ConnectionEvent, EventKind
+
+        _clock, client, rest, sync = self.synced()
+        client.on_event(ConnectionEvent(EventKind.DISCONNECTED, "spot-1", 0.0))
+        client.on_event(ConnectionEvent(EventKind.RECONNECTED, "spot-1", 1.0))
+        rest.calls[1].callback({"lastUpdateId": 105, "bids": [["10", "7"]], "asks": [["12", "1"]]})
+        self.assertEqual((sync.state, sync.book.update_id), ("synced", 105))
+        self.assertEqual(sync.book.best_ask(), (Decimal("12"), Decimal("1")))
+        client.on_message("btcusdt@depth@100ms", diff(101, 104, [["10", "99"]]))  # covered
+        client.on_message("btcusdt@depth@100ms", diff(106, 107, [["10", "8"]]))
+        self.assertEqual((sync.book.update_id, sync.gaps), (107, 0))
+        self.assertEqual(sync.book.best_bid(), (Decimal("10"), Decimal("8")))
+
     def test_giving_up_stops_the_book_with_the_reason(self) -> None:
         """GAVE_UP from the connection: stopped for good, the reason in ``error``."""
         from binance_twisted.errors import ConnectionGaveUpError
