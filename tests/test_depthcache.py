@@ -13,7 +13,7 @@ from binance_twisted import StreamClient
 from binance_twisted.depthcache import DepthSynchroniser
 from binance_twisted.rest import RestClient
 from binance_twisted.testing import FakeBinance
-from tests.support import asynchronous
+from tests.support import asynchronous, wait_until
 from tests.test_book import _streams
 
 
@@ -114,6 +114,25 @@ class SpotTests(SynchroniserTestCase):
         for _ in range(8):
             fake.tick()
         await self.assert_matches_truth(fake, sync)
+
+
+class ReconnectTests(SynchroniserTestCase):
+    @asynchronous
+    async def test_a_dropped_connection_ends_synced_and_equal_to_the_truth(self) -> None:
+        """Every TCP connection aborted: stale, reconnected, settled, and exact again."""
+        fake, sync, states = await self.synchronised()
+        fake.drop_all()
+        await pump(fake, lambda: "resyncing" in [state for state, _ in states])
+        await self.assert_matches_truth(fake, sync)
+
+    @asynchronous
+    async def test_a_quiet_symbol_is_settled_after_a_reconnect(self) -> None:
+        """No diff event after the reconnect: the snapshot taken on reconnecting settles it."""
+        fake, sync, states = await self.synchronised()
+        fake.drop_all()
+        await wait_until(lambda: states[-1][0] == "synced" and len(states) > 3, timeout=5)
+        self.assertEqual(states[-1][1].get("refreshed"), 0)
+        self.assertEqual(sync.gaps, 0)
 
 
 class FuturesTests(SynchroniserTestCase):
