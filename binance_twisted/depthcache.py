@@ -206,6 +206,8 @@ class DepthSynchroniser:
         self.event_time: int | None = None
         #: why the synchroniser stopped by itself, if it did
         self.error: Exception | None = None
+        #: a snapshot is waiting for room in the scheduler's REST weight budget
+        self.queued = False
         self._reactor = reactor
         self._client = client
         self._rest = rest
@@ -326,9 +328,16 @@ class DepthSynchroniser:
         params = [("symbol", self.symbol), ("limit", self._limit)]
         if self._scheduler is None:
             return self._rest.request("GET", self._path, params)
-        weight = snapshot_weight(self.market, self._limit)
-        d = self._scheduler.acquire(weight)
-        d.addCallback(lambda _: self._rest.request("GET", self._path, params))
+
+        def granted(_: object) -> defer.Deferred:
+            self.queued = False
+            return self._rest.request("GET", self._path, params)
+
+        d = self._scheduler.acquire(snapshot_weight(self.market, self._limit))
+        self.queued = not d.called
+        if self.queued:
+            log.info("{sync}: snapshot queued for the REST weight budget", sync=self)
+        d.addCallback(granted)
         return d
 
     def _fetch_snapshot(self) -> None:

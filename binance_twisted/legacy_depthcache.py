@@ -18,6 +18,7 @@ has a timeout (0.7.11 could wait forever).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "DepthCacheManager",
     "FuturesDepthCacheManager",
     "ThreadedDepthCacheManager",
+    "wait_for_sync",
 ]
 
 Converter = Callable[[Any], Any]
@@ -158,6 +160,11 @@ class DepthCacheSocket(LegacySocket):
             return None
         return synchroniser.stop()
 
+    def queued(self) -> bool:
+        """Whether the snapshot waits for room in the REST weight budget (thread-safe read)."""
+        synchroniser = self.synchroniser
+        return synchroniser is not None and synchroniser.queued
+
     def describe(self) -> str:
         """The synchroniser's state and error, for a timeout message."""
         synchroniser = self.synchroniser
@@ -193,7 +200,8 @@ class BaseDepthCacheManager:
     """What the Spot and futures depth-cache managers share (python-binance 0.7.11's base).
 
     The constructor starts the cache and, unless ``sync_timeout`` is ``None`` or it runs on
-    the reactor thread, waits up to ``sync_timeout`` seconds for the first sync: it raises
+    the reactor thread, waits up to ``sync_timeout`` seconds for the first sync (time queued
+    for the REST weight budget behind other caches does not count): it raises
     :class:`~binance_twisted.errors.SyncTimeoutError` if the book did not sync in time, or
     the error that stopped it (e.g. ``BinanceAPIError`` for an invalid symbol).
 
@@ -311,16 +319,17 @@ class BaseDepthCacheManager:
     # -- internals ---------------------------------------------------------------------------
 
     def _wait_for_sync(self, timeout: float) -> None:
-        if self._socket.settled.wait(timeout):
-            synchroniser = self._socket.synchroniser
+        socket = self._socket
+        if wait_for_sync(socket.settled.wait, socket.queued, timeout):
+            synchroniser = socket.synchroniser
             error = synchroniser.error if synchroniser is not None else None
-            if error is None and not self._socket.stopped:
+            if error is None and not socket.stopped:
                 return
             self.close()
             if error is not None:
                 raise error
             raise SyncTimeoutError(f"{self._symbol}: the depth cache was closed before it synced")
-        described = self._socket.describe()
+        described = socket.describe()
         self.close()
         raise SyncTimeoutError(
             f"{self._symbol}: the order book did not sync within {timeout:g} s ({described}); "
@@ -331,6 +340,30 @@ class BaseDepthCacheManager:
         self._depth_cache = None
         if self._owns_bm:
             self._bm.close()
+
+
+def wait_for_sync(
+    wait: Callable[[float], bool],
+    queued: Callable[[], bool],
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+    step: float = 0.05,
+) -> bool:
+    """Wait until ``wait`` says synced; ``False`` after ``timeout`` s of trying.
+
+    Time spent queued for the REST weight budget does not count: creating a hundred caches
+    in a loop is slow by design (Binance's weight limit), and each constructor should wait its
+    turn instead of timing out behind the others.
+    """
+    spent = 0.0
+    while True:
+        before = clock()
+        if wait(step):
+            return True
+        if not queued():
+            spent += clock() - before
+        if spent >= timeout:
+            return False
 
 
 def _refresh_seconds(refresh_interval: Any, default: float) -> float | None:

@@ -216,6 +216,25 @@ class SchedulerTests(TestCase):
             SnapshotScheduler(task.Clock(), weight_per_minute=0)
 
 
+class QueuedTests(TestCase):
+    def test_a_snapshot_waiting_for_budget_says_so(self) -> None:
+        """Two books, room for one snapshot a minute: the second is queued, then granted."""
+        from binance_twisted.depthcache import SnapshotScheduler
+
+        clock = task.Clock()
+        rest = _StubRest()
+        scheduler = SnapshotScheduler(clock, weight_per_minute=5)
+        first, second = (
+            DepthSynchroniser(clock, _StubClient(), rest, s, limit=100, scheduler=scheduler)  # type: ignore[arg-type]
+            for s in ("BTCUSDT", "ETHUSDT")
+        )
+        first.start()
+        second.start()
+        self.assertEqual((first.queued, second.queued, len(rest.calls)), (False, True, 1))
+        clock.advance(60)
+        self.assertEqual((second.queued, len(rest.calls)), (False, 2))
+
+
 class ManyBooksTests(TestCase):
     @asynchronous
     async def test_many_books_start_together_within_the_weight_budget(self) -> None:

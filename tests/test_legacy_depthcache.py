@@ -100,6 +100,35 @@ class DepthCacheUnitTests(TestCase):
             FuturesDepthCacheManager(None, "BTCUSDT", ws_interval=1000)
 
 
+class WaitForSyncTests(TestCase):
+    def test_time_queued_for_the_weight_budget_does_not_count(self) -> None:
+        """5 s queued behind other books, then 1 s of trying: times out at 6 s, not at 1 s."""
+        from binance_twisted.legacy_depthcache import wait_for_sync
+
+        now = [0.0]
+
+        def wait(step: float) -> bool:
+            now[0] += step
+            return False
+
+        queued = iter([True] * 40 + [False] * 100)  # steps of 1/8 s, exact in binary
+        self.assertFalse(wait_for_sync(wait, lambda: next(queued), 1.0, lambda: now[0], 0.125))
+        self.assertEqual(now[0], 6.0)
+
+    def test_returns_as_soon_as_synced(self) -> None:
+        """Synced on the third step: True at once."""
+        from binance_twisted.legacy_depthcache import wait_for_sync
+
+        now, answers = [0.0], iter([False, False, True])
+
+        def wait(step: float) -> bool:
+            now[0] += step
+            return next(answers)
+
+        self.assertTrue(wait_for_sync(wait, lambda: False, 30.0, lambda: now[0], 0.125))
+        self.assertEqual(now[0], 0.375)
+
+
 class LegacyCacheTestCase(TestCase):
     async def fake(self, **options: Any) -> FakeBinance:
         fake = FakeBinance(reactor, **{"event_interval": 0.02, **options})
