@@ -216,6 +216,8 @@ class BaseDepthCacheManager:
     #: seconds the constructor waits for the first sync by default
     SYNC_TIMEOUT = 30.0
     _market = "spot"
+    #: the snapshot depth when ``limit`` is not given (0.7.11's default for Spot)
+    DEFAULT_LIMIT = 500
     #: python-binance's ``ws_interval`` → the diff stream's update speed (ms)
     _SPEEDS: dict[int | None, int] = {None: 1000, 0: 1000, 100: 100, 1000: 1000}
 
@@ -226,7 +228,7 @@ class BaseDepthCacheManager:
         callback: Callable[[DepthCache | None], Any] | None = None,
         refresh_interval: float | None = None,
         bm: BinanceSocketManager | None = None,
-        limit: int = 500,
+        limit: int | None = None,
         ws_interval: int | None = None,
         *,
         conv_type: Converter = float,
@@ -253,6 +255,8 @@ class BaseDepthCacheManager:
             raise ValueError(
                 f"ws_interval must be None or one of {allowed} (ms), got {ws_interval!r}"
             )
+        if limit is None:
+            limit = self.DEFAULT_LIMIT
         limit, speed = check_book_options(self._market, limit, speed)
         refresh = _refresh_seconds(refresh_interval, self.DEFAULT_REFRESH)
         settings = {
@@ -389,7 +393,8 @@ class DepthCacheManager(BaseDepthCacheManager):
     ``DepthCacheManager(client, symbol, callback=None, refresh_interval=None, bm=None,
     limit=500, ws_interval=None)``, as in 0.7.11: ``callback(depth_cache)`` runs on the reactor
     thread after every update (``None`` once if the cache stops on an error); ``limit`` is the
-    snapshot depth (1 to 5000); ``ws_interval=100`` follows the 100 ms diff stream.
+    snapshot depth (1 to 5000; ``None`` means 500, as before); ``ws_interval=100`` follows the
+    100 ms diff stream.
     """
 
 
@@ -402,21 +407,7 @@ class FuturesDepthCacheManager(BaseDepthCacheManager):
 
     _market = "futures"
     _SPEEDS = {None: 250, 0: 250, 100: 100, 250: 250, 500: 500}
-
-    def __init__(
-        self,
-        client: Any,
-        symbol: str,
-        callback: Callable[[DepthCache | None], Any] | None = None,
-        refresh_interval: float | None = None,
-        bm: BinanceSocketManager | None = None,
-        limit: int = 1000,
-        ws_interval: int | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            client, symbol, callback, refresh_interval, bm, limit, ws_interval, **options
-        )
+    DEFAULT_LIMIT = 1000
 
 
 class ThreadedDepthCacheManager(ThreadedWebsocketManager):

@@ -176,6 +176,10 @@ class DepthCacheManagerTests(LegacyCacheTestCase):
 
         dcm, cache, symbol, key = await self.user(user)
         self.assertEqual((symbol, key, dcm.state), ("BNBBTC", "bnbbtc@depth@100ms", "synced"))
+        snapshots = {
+            (e.detail["path"], e.detail["params"]["limit"]) for e in fake.log if e.kind == "http"
+        }
+        self.assertEqual(snapshots, {("/api/v3/depth", "500")})
         self.assertTrue(cache.get_bids() and cache.get_asks())
         await wait_until(lambda: len(updates.caches) >= 3)
         self.assertIs(updates.caches[-1], cache)
@@ -304,8 +308,10 @@ class FuturesAndThreadedTests(LegacyCacheTestCase):
         dcm = await self.user(lambda: FuturesDepthCacheManager(None, "BTCUSDT", bm=bm))
         self.assertEqual(dcm._conn_key, "btcusdt@depth")
         self.assertTrue(any(c.path.startswith("/public/") for c in fake.connections))
-        requests = [e.detail for e in fake.log if e.kind == "http"]
-        self.assertIn("/fapi/v1/depth", str(requests))
+        snapshots = {
+            (e.detail["path"], e.detail["params"]["limit"]) for e in fake.log if e.kind == "http"
+        }
+        self.assertEqual(snapshots, {("/fapi/v1/depth", "1000")})
         fake.inject_depth_gap("btcusdt")
         synchroniser = dcm.synchroniser
         await wait_until(lambda: synchroniser.gaps == 1 and synchroniser.state == "synced")
