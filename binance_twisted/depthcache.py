@@ -96,8 +96,15 @@ class SnapshotScheduler:
             raise ValueError(f"weight_per_minute must be positive, got {self.weight_per_minute!r}")
 
     def acquire(self, weight: int) -> defer.Deferred:
-        """Fires when a request of ``weight`` may be sent (at once if the budget allows)."""
-        d: defer.Deferred = defer.Deferred()
+        """Fires when a request of ``weight`` may be sent (at once if the budget allows).
+
+        Cancelling the Deferred gives up the place in the queue, spending nothing.
+        """
+
+        def leave(d: defer.Deferred) -> None:
+            self._waiting = deque(entry for entry in self._waiting if entry[1] is not d)
+
+        d: defer.Deferred = defer.Deferred(leave)
         self._waiting.append((min(weight, self.weight_per_minute), d))
         self._release()
         return d
@@ -228,6 +235,8 @@ class DepthSynchroniser:
         self._subscription: Subscription | None = None
         self._synced_waiters: list[defer.Deferred] = []
         self._timers: dict[str, IDelayedCall] = {}
+        self._in_flight: set[defer.Deferred] = set()
+        self._connected = True
 
     def __repr__(self) -> str:
         return f"<DepthSynchroniser {self.market} {self.symbol} {self.state}>"
@@ -252,7 +261,7 @@ class DepthSynchroniser:
         replaces the book in one step, so readers never see it empty. Works while synced, and
         while stale after a disconnect (the book kept); a no-op otherwise.
         """
-        if self._recording is not None or self.book.update_id is None:
+        if self._recording is not None or self.book.update_id is None or not self._connected:
             return
         if self.state not in ("synced", "resyncing"):
             return
@@ -275,6 +284,9 @@ class DepthSynchroniser:
         if self.state in ("stopped", "idle"):
             return
         if self.book.update_id is None:
+            if self.state == "synced":  # cleared behind our back (a bad level via the facade)
+                self._resync({"reason": "the book was cleared"}, [event])
+                return
             if len(self._buffer) >= _MAX_BUFFER:
                 self._buffer.pop(0)
             self._buffer.append(event)
@@ -288,28 +300,34 @@ class DepthSynchroniser:
         if event.kind is EventKind.GAVE_UP:
             reason = event.reason or "retries exhausted"
             self._stop(ConnectionGaveUpError(event.connection, event.attempt or 0, reason))
-        elif event.kind in (EventKind.DISCONNECTED, EventKind.STALLED) and self.state == "synced":
-            self._set_state("resyncing", {"reason": event.reason or event.kind.value})
-        elif event.kind is EventKind.RECONNECTED and self.state == "resyncing":
-            # a quiet symbol may send nothing for long: a snapshot settles it now
-            self.refresh()
+        elif event.kind in (EventKind.DISCONNECTED, EventKind.STALLED):
+            self._connected = False
+            self._recording = None  # a refresh in flight must not declare a dead stream synced
+            if self.state == "synced":
+                self._set_state("resyncing", {"reason": event.reason or event.kind.value})
+        elif event.kind in (EventKind.RECONNECTED, EventKind.CONNECTED):
+            self._connected = True
+            if self.state == "resyncing":
+                # a quiet symbol may send nothing for long: a snapshot settles it now
+                self.refresh()
 
     def _apply(self, event: dict) -> Verdict:
-        """One event through the sequencer; a GAP starts a resync."""
-        verdict = self._sequencer.check(self.book.update_id, event)
+        """One event through the sequencer; a GAP, or a malformed event, starts a resync."""
+        try:
+            verdict = self._sequencer.check(self.book.update_id, event)
+            if verdict is Verdict.APPLY:
+                with self._lock:
+                    self.book.apply_levels(event["b"], event["a"], update_id=event["u"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            # dropped; a fresh snapshot repairs whatever the event may have half-applied
+            log.warn("{sync}: malformed depth event dropped ({error})", sync=self, error=e)
+            self._resync({"malformed": str(e)}, [])
+            return Verdict.GAP
         if verdict is Verdict.STALE:
             return verdict
         if verdict is Verdict.GAP:
             self._gap(event)
             return verdict
-        try:
-            with self._lock:
-                self.book.apply_levels(event["b"], event["a"], update_id=event["u"])
-        except ValueError as e:
-            # the book cleared itself: treat like a gap, a fresh snapshot repairs it
-            log.warn("{sync}: {error}", sync=self, error=e)
-            self._gap(event)
-            return Verdict.GAP
         self.event_time = event.get("E")
         if self._recording is not None:
             self._recording.append(event)
@@ -325,26 +343,35 @@ class DepthSynchroniser:
                 log.failure("{sync}: on_update raised", sync=self)
 
     def _request_snapshot(self) -> defer.Deferred:
+        """A snapshot request (after its turn in the weight budget); cancelled by stop()."""
         params = [("symbol", self.symbol), ("limit", self._limit)]
         if self._scheduler is None:
-            return self._rest.request("GET", self._path, params)
+            d = self._rest.request("GET", self._path, params)
+        else:
 
-        def granted(_: object) -> defer.Deferred:
-            self.queued = False
-            return self._rest.request("GET", self._path, params)
+            def granted(_: object) -> defer.Deferred:
+                self.queued = False
+                return self._rest.request("GET", self._path, params)
 
-        d = self._scheduler.acquire(snapshot_weight(self.market, self._limit))
-        self.queued = not d.called
-        if self.queued:
-            log.info("{sync}: snapshot queued for the REST weight budget", sync=self)
-        d.addCallback(granted)
-        return d
+            d = self._scheduler.acquire(snapshot_weight(self.market, self._limit))
+            self.queued = not d.called
+            if self.queued:
+                log.info("{sync}: snapshot queued for the REST weight budget", sync=self)
+            d.addCallback(granted)
+        self._in_flight.add(d)
+
+        def done(result: Any) -> Any:
+            self._in_flight.discard(d)
+            return result
+
+        return d.addBoth(done)
 
     def _fetch_snapshot(self) -> None:
         if self._snapshot_pending or self.state == "stopped":
             return
         self._snapshot_pending = True
-        self._request_snapshot().addCallbacks(self._snapshot, self._snapshot_failed)
+        # an exception in _snapshot (a malformed snapshot) is retried like a failed request
+        self._request_snapshot().addCallback(self._snapshot).addErrback(self._snapshot_failed)
 
     def _later(self, name: str, delay: float, function: Callable[[], Any]) -> None:
         """One pending timer per purpose; replaced if already set, cancelled on stop."""
@@ -400,7 +427,7 @@ class DepthSynchroniser:
         older than the book, or than the recorded events, is not used.
         """
         if recording is not self._recording:
-            return  # a gap or a stop superseded this refresh
+            return  # a gap, a disconnect or a stop superseded this refresh
         self._recording = None
         held_id = self.book.update_id
         if held_id is None or self.state not in ("synced", "resyncing"):
@@ -430,8 +457,9 @@ class DepthSynchroniser:
         self._synced({"lastUpdateId": fresh.update_id, "refreshed": corrected})
 
     def _refresh_failed(self, failure: Any, recording: list[dict]) -> None:
-        if recording is self._recording:
-            self._recording = None
+        if recording is not self._recording:
+            return  # superseded (or cancelled by stop)
+        self._recording = None
         log.warn("{sync}: refresh snapshot failed ({error})", sync=self, error=failure.value)
 
     def _gap(self, event: dict) -> None:
@@ -443,9 +471,13 @@ class DepthSynchroniser:
             "pu": event.get("pu"),
         }
         log.warn("{sync}: sequence gap {detail}; resyncing", sync=self, detail=detail)
+        self._resync(detail, [event])
+
+    def _resync(self, detail: dict, buffer: list[dict]) -> None:
+        """Drop the book and sync again from a new snapshot, starting with ``buffer``."""
         with self._lock:
             self.book.clear()
-        self._buffer = [event]
+        self._buffer = buffer
         self._recording = None
         self._set_state("resyncing" if self.state == "synced" else self.state, detail)
         self._fetch_snapshot()
@@ -481,6 +513,8 @@ class DepthSynchroniser:
         with self._lock:
             self.book.clear()
         self._set_state("stopped", {"error": str(error)} if error is not None else {})
+        for request in list(self._in_flight):
+            request.cancel()  # frees its place in the weight budget, or aborts the request
         waiters, self._synced_waiters = self._synced_waiters, []
         for d in waiters:
             d.errback(error or ClientClosedError(f"{self!r} was stopped"))

@@ -23,13 +23,16 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.python.threadable import isInIOThread
 
 from binance_twisted.book import OrderBook
 from binance_twisted.depthcache import DepthSynchroniser, check_book_options, diff_stream
-from binance_twisted.errors import SyncTimeoutError
+from binance_twisted.errors import BinanceTwistedError, SyncTimeoutError
 from binance_twisted.legacy_sockets import LegacySocket
 from binance_twisted.manager import BinanceSocketManager
+from binance_twisted.reactor_thread import ReactorStoppedError, call_in_reactor
 from binance_twisted.streams import check_symbol
 from binance_twisted.threaded import ThreadedWebsocketManager
 
@@ -43,6 +46,10 @@ __all__ = [
 ]
 
 Converter = Callable[[Any], Any]
+
+log = Logger(namespace="binance_twisted.depthcache")
+#: how long close() waits for the reactor thread to take the cache down
+_CLOSE_WAIT = 5.0
 
 
 class DepthCache:
@@ -129,12 +136,27 @@ class DepthCacheSocket(LegacySocket):
         #: set once the book first syncs, or the cache stops
         self.settled = threading.Event()
         self._on_failure = on_failure
+        self._open_error: Exception | None = None
+
+    @property
+    def error(self) -> Exception | None:
+        """What stopped the cache for good, if anything did."""
+        synchroniser = self.synchroniser
+        return synchroniser.error if synchroniser is not None else self._open_error
 
     def open(self) -> None:
         """On the reactor thread: create the synchroniser and start syncing."""
         if self.stopped:
             self.settled.set()
             return
+        try:
+            self._open()
+        except Exception as e:  # reported like any fatal error, never only logged
+            log.failure("{key}: the depth cache could not start", key=self.key)
+            self._open_error = e
+            self._failed()
+
+    def _open(self) -> None:
         client, rest, scheduler = self.manager._depth_sources(self.settings["market"], self.stream)
         synchroniser = DepthSynchroniser(
             self.manager._reactor,
@@ -157,7 +179,7 @@ class DepthCacheSocket(LegacySocket):
         self.settled.set()
         synchroniser = self.synchroniser
         if synchroniser is None:
-            return None
+            return defer.succeed(None)
         return synchroniser.stop()
 
     def queued(self) -> bool:
@@ -168,9 +190,9 @@ class DepthCacheSocket(LegacySocket):
     def describe(self) -> str:
         """The synchroniser's state and error, for a timeout message."""
         synchroniser = self.synchroniser
+        error = f", error: {self.error}" if self.error else ""
         if synchroniser is None:
-            return "not started"
-        error = f", last error: {synchroniser.error}" if synchroniser.error else ""
+            return f"not started{error}"
         return f"state {synchroniser.state}{error}"
 
     def _updated(self, book: OrderBook) -> None:
@@ -183,11 +205,12 @@ class DepthCacheSocket(LegacySocket):
             self.settled.set()
         elif state == "stopped":
             self.settled.set()
-            if self.synchroniser is not None and self.synchroniser.error is not None:
+            if self.error is not None:
                 self._failed()
 
     def _failed(self) -> None:
         """Stopped for good on an error: ``callback(None)`` once, the key is freed."""
+        self.settled.set()
         if self.stopped:
             return
         self.deliver(None)
@@ -277,12 +300,16 @@ class BaseDepthCacheManager:
                 self._bm, key, stream, depth_cache, callback, settings, self._stopped_by_error
             )
 
-        self._socket = self._bm._start_depth_cache(_key or stream, make)
+        self._socket = self._bm._start_depth_cache(self._market, _key or stream, make)
         self._conn_key = self._socket.key
-        if not self._bm.is_alive():
-            self._bm.start()
-        if sync_timeout is not None and not (isInIOThread() and self._bm._reactor.running):
-            self._wait_for_sync(sync_timeout)
+        try:
+            if not self._bm.is_alive():
+                self._bm.start()
+            if sync_timeout is not None and not (isInIOThread() and self._bm._reactor.running):
+                self._wait_for_sync(sync_timeout)
+        except BaseException:  # a timeout, the cache's error, or Ctrl-C: leave nothing running
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._conn_key!r} {self._socket.describe()}>"
@@ -311,11 +338,18 @@ class BaseDepthCacheManager:
     def close(self, close_socket: bool = False) -> None:
         """Stop the cache; no callback comes after this returns (0.7.11 slept a second).
 
-        ``close_socket`` also closes the manager; a manager the cache created itself is
-        always closed, so the process can exit.
+        From another thread it waits for the reactor thread, so a callback running at that
+        moment has finished. ``close_socket`` also closes the manager; a manager the cache
+        created itself is always closed, so the process can exit.
         """
-        self._socket.stopped = True
-        self._bm.stop_socket(self._conn_key)
+        socket = self._socket
+        socket.stopped = True  # no callback starts after this
+        try:
+            call_in_reactor(self._bm._reactor, self._bm._discard, socket, timeout=_CLOSE_WAIT)
+        except ReactorStoppedError:
+            pass  # nothing runs any more
+        except BinanceTwistedError:
+            log.failure("{key}: closing the depth cache timed out", key=socket.key)
         if close_socket or self._owns_bm:
             self._bm.close()
         self._depth_cache = None
@@ -323,18 +357,17 @@ class BaseDepthCacheManager:
     # -- internals ---------------------------------------------------------------------------
 
     def _wait_for_sync(self, timeout: float) -> None:
+        """Return once synced; raise the cache's error, or SyncTimeoutError (caller closes)."""
         socket = self._socket
         if wait_for_sync(socket.settled.wait, socket.queued, timeout):
-            synchroniser = socket.synchroniser
-            error = synchroniser.error if synchroniser is not None else None
-            if error is None and not socket.stopped:
-                return
-            self.close()
-            if error is not None:
-                raise error
-            raise SyncTimeoutError(f"{self._symbol}: the depth cache was closed before it synced")
+            if socket.error is not None:
+                raise socket.error
+            if socket.stopped:
+                raise SyncTimeoutError(
+                    f"{self._symbol}: the depth cache was closed before it synced"
+                )
+            return
         described = socket.describe()
-        self.close()
         raise SyncTimeoutError(
             f"{self._symbol}: the order book did not sync within {timeout:g} s ({described}); "
             "pass sync_timeout=None to return at once"

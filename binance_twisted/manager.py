@@ -82,6 +82,9 @@ _OPTIONS = (
 _USER_DATA = (None, "ws_api", "listen_key")
 #: venues that have no Spot listenKeys (binance.com removed them on 2026-02-20)
 _NO_SPOT_LISTEN_KEYS = ("binance.com", "testnet", "demo", "market-data-only")
+#: a depth cache's snapshot REST field per market
+_DEPTH_REST = {"spot": "rest_url", "futures": "futures_rest_url"}
+_ANY_SYMBOL = "btcusdt"  # only the route of a depth stream matters when checking a venue
 _noted: set[str] = set()
 _noted_lock = threading.Lock()
 
@@ -589,12 +592,24 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             )
         return self._api
 
-    def _rest(self, field: str, signed: bool = True) -> RestClient:
-        """On the reactor thread: a REST client for an Endpoints field's base (keyed if signed)."""
+    def _rest_base(self, field: str) -> str:
+        """The REST base for an Endpoints field; ValueError if the venue has none.
+
+        A python-binance client's ``API_URL``/``FUTURES_URL`` (a proxy, or Binance.US) win,
+        except on the testnet (python-binance keeps the mainnet URLs there and switches at
+        call time) or when ``endpoints=`` was given.
+        """
+        base = getattr(self._endpoints, field)
         attribute = {"rest_url": "API_URL", "futures_rest_url": "FUTURES_URL"}.get(field, "")
-        base = rest_root(getattr(self._client, attribute, None)) or getattr(self._endpoints, field)
+        if self._options.endpoints is None and self._endpoints.name != "testnet":
+            base = rest_root(getattr(self._client, attribute, None)) or base
         if base is None:
             raise ValueError(f"{self._endpoints.name} has no REST endpoint {field}")
+        return str(base)
+
+    def _rest(self, field: str, signed: bool = True) -> RestClient:
+        """On the reactor thread: a REST client for an Endpoints field's base (keyed if signed)."""
+        base = self._rest_base(field)
         cache_key = base if signed else f"public {base}"
         client = self._rest_clients.get(cache_key)
         if client is None:
@@ -610,10 +625,15 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             self._rest_clients[cache_key] = client
         return client
 
-    def _start_depth_cache(self, key: str, make: Callable[[str], Any]) -> Any:
-        """Register a depth cache under ``key`` (``key#2``… when taken) and open it."""
+    def _start_depth_cache(self, market: str, key: str, make: Callable[[str], Any]) -> Any:
+        """Register a depth cache under ``key`` (``key#2``… when taken) and open it.
+
+        Raises here, before any I/O, if the venue has no streams or REST for ``market``.
+        """
         if reactor_stopped(self._reactor):
             raise ReactorStoppedError()
+        self._bases(SocketPlan(key, market, (f"{_ANY_SYMBOL}@depth",)))
+        self._rest_base(_DEPTH_REST[market])
         with self._registry_lock:
             unique, n = key, 1
             while unique in self._conns:
@@ -632,7 +652,7 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
         Books of one market share them all, so their snapshots share one weight budget.
         """
         [(client, _)] = self._clients_for(SocketPlan(stream, market, (stream,)))
-        rest = self._rest("rest_url" if market == "spot" else "futures_rest_url", signed=False)
+        rest = self._rest(_DEPTH_REST[market], signed=False)
         scheduler = self._snapshot_schedulers.get(market)
         if scheduler is None:
             scheduler = SnapshotScheduler(self._reactor)
@@ -737,6 +757,14 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
         with self._registry_lock:
             if self._conns.get(socket.key) is socket:
                 del self._conns[socket.key]
+
+    def _discard(self, socket: LegacySocket) -> None:
+        """On the reactor thread: stop ``socket`` and free its key if it still holds it.
+
+        Unlike ``stop_socket(key)``, never touches a newer socket that reuses the key.
+        """
+        self._forget(socket)
+        socket.close()
 
     def _stop_matching(self, prefix: str, name: str) -> None:
         warnings.warn(

@@ -11,6 +11,7 @@ from twisted.trial.unittest import TestCase
 
 from binance_twisted import StreamClient
 from binance_twisted.depthcache import DepthSynchroniser
+from binance_twisted.errors import ClientClosedError
 from binance_twisted.rest import RestClient
 from binance_twisted.testing import FakeBinance
 from tests.support import asynchronous, wait_until
@@ -376,6 +377,64 @@ class LifecycleTests(TestCase):
         client.on_message("btcusdt@depth@100ms", diff(106, 107, [["10", "8"]]))
         self.assertEqual((sync.book.update_id, sync.gaps), (107, 0))
         self.assertEqual(sync.book.best_bid(), (Decimal("10"), Decimal("8")))
+
+    def test_a_malformed_snapshot_is_retried_not_stuck(self) -> None:
+        """A snapshot with a bad level: logged, fetched again after 2 s, then synced."""
+        clock = task.Clock()
+        client, rest = _EventStubClient(), _StubRest()
+        sync = DepthSynchroniser(clock, client, rest, "BTCUSDT")  # type: ignore[arg-type]
+        started = sync.start()
+        rest.calls[0].callback({"lastUpdateId": 100, "bids": [["abc", "1"]], "asks": []})
+        self.assertEqual((sync.state, len(rest.calls)), ("syncing", 1))
+        clock.advance(2)
+        rest.calls[1].callback({"lastUpdateId": 100, "bids": [["10", "1"]], "asks": []})
+        self.assertIs(self.successResultOf(started), sync)
+
+    def test_a_malformed_event_resyncs_instead_of_raising(self) -> None:
+        """An event without 'b' is dropped; the book resyncs from a new snapshot."""
+        _clock, client, rest, sync = self.synced()
+        client.on_message("btcusdt@depth@100ms", {"U": 101, "u": 101, "a": []})
+        self.assertEqual((sync.state, sync.book.update_id, len(rest.calls)), ("resyncing", None, 2))
+        self.assertIn("malformed", self.states[-1][1])
+        rest.calls[1].callback({"lastUpdateId": 101, "bids": [["10", "1"]], "asks": []})
+        self.assertEqual(sync.state, "synced")
+
+    def test_a_book_cleared_behind_its_back_resyncs(self) -> None:
+        """The book emptied by a bad level written through the facade: the next event resyncs."""
+        _clock, client, rest, sync = self.synced()
+        with self.assertRaises(ValueError):
+            sync.book.apply_levels([["10", "-1"]], [])
+        client.on_message("btcusdt@depth@100ms", diff(101, 101))
+        self.assertEqual((sync.state, len(rest.calls)), ("resyncing", 2))
+
+    def test_a_refresh_answered_while_disconnected_does_not_declare_synced(self) -> None:
+        """The refresh in flight at a drop is dropped with it; the reconnect asks again."""
+        from binance_twisted.events import ConnectionEvent, EventKind
+
+        clock, client, rest, sync = self.synced(refresh_interval=10)
+        clock.advance(10)
+        client.on_event(ConnectionEvent(EventKind.DISCONNECTED, "spot-1", 0.0, reason="lost"))
+        rest.calls[1].callback({"lastUpdateId": 100, "bids": [["10", "1"]], "asks": []})
+        self.assertEqual(sync.state, "resyncing")
+        clock.advance(10)  # the periodic refresh does not run while disconnected
+        self.assertEqual(len(rest.calls), 2)
+        client.on_event(ConnectionEvent(EventKind.RECONNECTED, "spot-1", 1.0))
+        self.assertEqual(len(rest.calls), 3)
+
+    def test_stopping_while_queued_for_the_budget_spends_nothing(self) -> None:
+        """A snapshot still waiting for budget is withdrawn by stop(): no request, no weight."""
+        from binance_twisted.depthcache import SnapshotScheduler
+
+        clock, rest = task.Clock(), _StubRest()
+        scheduler = SnapshotScheduler(clock, weight_per_minute=250)
+        scheduler.acquire(250)  # another book took the whole minute
+        sync = DepthSynchroniser(clock, _EventStubClient(), rest, "BTCUSDT", scheduler=scheduler)  # type: ignore[arg-type]
+        started = sync.start()
+        self.assertTrue(sync.queued)
+        sync.stop()
+        self.failureResultOf(started, ClientClosedError)
+        clock.advance(61)
+        self.assertEqual((len(rest.calls), list(scheduler._waiting)), (0, []))
 
     def test_giving_up_stops_the_book_with_the_reason(self) -> None:
         """GAVE_UP from the connection: stopped for good, the reason in ``error``."""

@@ -299,6 +299,63 @@ class DepthCacheManagerTests(LegacyCacheTestCase):
         self.assertEqual(await self.user(user), ["bnbbtc@depth", "bnbbtc@depth#2"])
 
 
+class LifecycleTests(LegacyCacheTestCase):
+    @asynchronous
+    async def test_close_is_done_when_it_returns(self) -> None:
+        """close() from a user thread returns with the synchroniser stopped and the key free."""
+        fake = await self.fake()
+        bm = self.manager(fake)
+
+        def user() -> tuple:
+            dcm = DepthCacheManager(None, "BNBBTC", bm=bm)
+            synchroniser = dcm.synchroniser
+            dcm.close()
+            return synchroniser.state, dict(bm._conns)
+
+        self.assertEqual(await self.user(user), ("stopped", {}))
+
+    @asynchronous
+    async def test_closing_a_dead_cache_leaves_a_newer_one_alone(self) -> None:
+        """A cache stopped by an error freed its key; its close() must not stop the next one."""
+        fake = await self.fake()
+        bm = self.manager(fake)
+        fake.rate_limit_rest(1, status=400, retry_after=None)
+
+        def user() -> tuple:
+            dead = DepthCacheManager(None, "BNBBTC", bm=bm, sync_timeout=None)
+            dead._socket.settled.wait(5)
+            alive = DepthCacheManager(None, "BNBBTC", bm=bm)
+            dead.close()
+            return dead._conn_key, alive._conn_key, alive.state
+
+        self.assertEqual(await self.user(user), ("bnbbtc@depth", "bnbbtc@depth", "synced"))
+        self.flushLoggedErrors()
+
+    def test_a_venue_without_the_market_fails_before_any_io(self) -> None:
+        """A futures cache on Binance.US (no futures there) raises at once, naming the venue."""
+        with self.assertRaisesRegex(ValueError, "binance.us has no USD-M futures streams"):
+            FuturesDepthCacheManager(None, "BTCUSDT", tld="us")
+
+    def test_snapshots_follow_the_venue_not_a_testnet_clients_mainnet_urls(self) -> None:
+        """python-binance's Client(testnet=True) keeps mainnet API_URL: snapshots go to testnet."""
+        from binance_twisted import Endpoints
+
+        class Client:
+            API_URL = "https://api.binance.com/api"
+            FUTURES_URL = "https://fapi.binance.com/fapi"
+            testnet = True
+
+        testnet = Endpoints.testnet()
+        self.assertEqual(BinanceSocketManager(Client())._rest_base("rest_url"), testnet.rest_url)
+        Client.testnet = False
+        Client.API_URL = "https://proxy.example/api"
+        self.assertEqual(
+            BinanceSocketManager(Client())._rest_base("rest_url"), "https://proxy.example"
+        )
+        explicit = BinanceSocketManager(Client(), endpoints=testnet)
+        self.assertEqual(explicit._rest_base("futures_rest_url"), testnet.futures_rest_url)
+
+
 class FuturesAndThreadedTests(LegacyCacheTestCase):
     @asynchronous
     async def test_futures_cache_uses_the_public_route_and_equals_the_exchange(self) -> None:
