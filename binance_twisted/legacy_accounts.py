@@ -83,6 +83,8 @@ class AccountSocket(LegacySocket):
     def open(self, manager: Any) -> None:
         """On the reactor thread: start the right mechanism for this kind."""
         self.manager = manager
+        if self.stopped:
+            return
         if self.kind in ("futures", "coin_futures", "us_spot"):
             self.stream = manager._listen_key_stream(self.kind, self)
             self.stream.start().addErrback(self.failed)

@@ -416,6 +416,8 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             self._rest_clients.clear()
             schedulers = list(self._snapshot_schedulers.values())
             self._snapshot_schedulers.clear()
+            for socket in sockets:
+                socket.stopped = True  # an open() still queued for the reactor does nothing
 
         def shut_down() -> defer.Deferred:
             for scheduler in schedulers:

@@ -422,3 +422,28 @@ class ReactorThreadTests(ManagerTestCase):
         await fake.wait_for(lambda: len(trusted.messages) >= 2 and untrusted.messages)
         self.assertEqual(untrusted.messages, [UNABLE])
         self.assertEqual(trusted.messages[0]["e"], "trade")
+
+
+class _IdleReactor:
+    """A reactor that has not started: work from threads waits in a queue."""
+
+    running = False
+
+    def __init__(self) -> None:
+        self.queued: list[Callable[[], Any]] = []
+
+    def callFromThread(self, function: Callable[..., Any], *args: Any) -> None:
+        self.queued.append(lambda: function(*args))
+
+
+class CloseBeforeStartTests(TestCase):
+    def test_sockets_closed_before_the_reactor_runs_never_open(self) -> None:
+        """start_* then close() with the reactor not running yet: the queued opens do nothing."""
+        idle = _IdleReactor()
+        bm = BinanceSocketManager(None, api_key="k" * 64, api_secret="s" * 64, reactor=idle)
+        bm.start_trade_socket("BNBBTC", print)
+        bm.start_user_socket(print)
+        bm.close()
+        for queued in idle.queued:
+            queued()
+        self.assertEqual((bm._stream_clients, bm._api), ({}, None))
