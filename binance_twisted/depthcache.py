@@ -8,7 +8,8 @@ snapshot already covers, replay the buffer, then apply live events. A sequence g
 exact :class:`~binance_twisted.book.OrderBook` (Decimal prices, numeric zero removal).
 
 A dropped connection marks the book stale (``resyncing``) until the stream resumes: if the
-ids follow on, nothing was missed and it is ``synced`` again without a snapshot. An optional
+ids follow on, nothing was missed and it is ``synced`` again without a snapshot; the reconnect
+also fetches one (make-before-break), so a quiet symbol is settled too. An optional
 periodic refresh rebuilds the book from a new snapshot make-before-break and counts any level
 it had to correct. State is visible (``syncing``, ``synced``, ``resyncing``, ``stopped``) and
 every change is reported to ``on_state(state, detail)``; ``on_update(book)`` follows every

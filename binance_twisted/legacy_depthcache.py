@@ -87,15 +87,15 @@ class DepthCache:
 
     def get_bids(self, limit: int | None = None) -> list[list[Any]]:
         """Bids ``[[price, qty], …]``, highest price first (the best ``limit`` only if given)."""
-        with self.lock:
-            levels = self.book.bids(limit)
-        convert = self.conv_type
-        return [[convert(price), convert(qty)] for price, qty in levels]
+        return self._side("bids", limit)
 
     def get_asks(self, limit: int | None = None) -> list[list[Any]]:
         """Asks ``[[price, qty], …]``, lowest price first (the best ``limit`` only if given)."""
-        with self.lock:
-            levels = self.book.asks(limit)
+        return self._side("asks", limit)
+
+    def _side(self, side: str, limit: int | None) -> list[list[Any]]:
+        with self.lock:  # one consistent read; converting needs no lock
+            levels = getattr(self.book, side)(limit)
         convert = self.conv_type
         return [[convert(price), convert(qty)] for price, qty in levels]
 
@@ -300,7 +300,7 @@ class BaseDepthCacheManager:
                 self._bm, key, stream, depth_cache, callback, settings, self._stopped_by_error
             )
 
-        self._socket = self._bm._start_depth_cache(self._market, _key or stream, make)
+        self._socket = self._bm._start_depth_cache(self._market, stream, _key or stream, make)
         self._conn_key = self._socket.key
         try:
             if not self._bm.is_alive():

@@ -84,7 +84,6 @@ _USER_DATA = (None, "ws_api", "listen_key")
 _NO_SPOT_LISTEN_KEYS = ("binance.com", "testnet", "demo", "market-data-only")
 #: a depth cache's snapshot REST field per market
 _DEPTH_REST = {"spot": "rest_url", "futures": "futures_rest_url"}
-_ANY_SYMBOL = "btcusdt"  # only the route of a depth stream matters when checking a venue
 _noted: set[str] = set()
 _noted_lock = threading.Lock()
 
@@ -627,14 +626,16 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             self._rest_clients[cache_key] = client
         return client
 
-    def _start_depth_cache(self, market: str, key: str, make: Callable[[str], Any]) -> Any:
-        """Register a depth cache under ``key`` (``key#2``… when taken) and open it.
+    def _start_depth_cache(
+        self, market: str, stream: str, key: str, make: Callable[[str], Any]
+    ) -> Any:
+        """Register a depth cache of ``stream`` under ``key`` (``key#2``… when taken), open it.
 
         Raises here, before any I/O, if the venue has no streams or REST for ``market``.
         """
         if reactor_stopped(self._reactor):
             raise ReactorStoppedError()
-        self._bases(SocketPlan(key, market, (f"{_ANY_SYMBOL}@depth",)))
+        self._bases(SocketPlan(key, market, (stream,)))
         self._rest_base(_DEPTH_REST[market])
         with self._registry_lock:
             unique, n = key, 1
