@@ -54,9 +54,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twisted.internet import defer, task
 
-from binance_twisted.book import OrderBook
-from binance_twisted.depthcache import DepthSynchroniser
-from binance_twisted.legacy_depthcache import DepthCache
+from binance_twisted.depth.book import OrderBook
+from binance_twisted.depth.synchroniser import DepthSynchroniser
+from binance_twisted.legacy.depthcache import DepthCache
 
 Levels = list[list[str]]
 Event = tuple[Levels, Levels, int]  # (bids, asks, u)

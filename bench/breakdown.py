@@ -14,9 +14,9 @@ and heap, and the variants are interleaved round by round. Variants:
 - the same, off, with ``onMessageEnd`` replaced (on that one raw session) by a version that
   skips autobahn's per-message ``fire("message")`` observer event (a resolved Deferred per
   message): the floor any autobahn client can reach;
-- binance-twisted's ``StreamProtocol`` as installed, with orjson and with stdlib json (its
+- binance-twisted's ``SessionProtocol`` as installed, with orjson and with stdlib json (its
   module-level ``loads`` swapped). The package itself skips ``fire("message")``, so nothing
-  here patches ``StreamProtocol``.
+  here patches ``SessionProtocol``.
 
 The differences between rows are the cost of each layer.
 """
@@ -102,7 +102,7 @@ async def open_sessions(reactor: Any, port: int, on_message: Callable) -> dict[s
 
 
 def measure(sessions: dict[str, Any], chunks: list[bytes], count: int, rounds: int, seen: list):
-    import binance_twisted.protocol as bt_protocol
+    import binance_twisted._core.protocol as bt_protocol
 
     fast_loads = bt_protocol.loads
     variants = [

@@ -18,11 +18,11 @@ from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
 
 from binance_twisted import streams
-from binance_twisted.book import OrderBook
-from binance_twisted.client import StreamClient
-from binance_twisted.depthcache import DepthSynchroniser
+from binance_twisted.depth.book import OrderBook
+from binance_twisted.depth.synchroniser import DepthSynchroniser
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.events import ConnectionEvent
+from binance_twisted.market.client import StreamClient
 from binance_twisted.rest import RestClient
 
 __all__ = ["main"]

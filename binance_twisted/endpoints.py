@@ -14,9 +14,13 @@ from urllib.parse import quote
 
 import attrs
 
-__all__ = ["Endpoints", "combined_stream_url"]
+__all__ = ["RETIRED_OPTIONS_STREAM_URLS", "Endpoints", "combined_stream_url"]
 
 _TLDS = ("com", "us")
+
+#: python-binance 0.7.11's vanilla options stream hosts (production, testnet); Binance shut
+#: them down, and the legacy managers keep them only as the ``VSTREAM_*`` attributes' values
+RETIRED_OPTIONS_STREAM_URLS = ("wss://vstream.binance.com/", "wss://testnetws.binanceops.com/")
 
 
 def _base(url: str) -> str:

@@ -1,7 +1,7 @@
 """An in-memory harness for the connection core: real objects, fake sockets, fake time.
 
 ``Harness`` drives a real :class:`StreamConnection`, its real ``SessionFactory`` and real
-``StreamProtocol`` sessions on a ``MemoryReactorClock``. Only the socket is replaced: a
+``SessionProtocol`` sessions on a ``MemoryReactorClock``. Only the socket is replaced: a
 session is "opened" by calling the same hooks autobahn calls, and what the client sends is
 recorded as decoded JSON, so tests read like a conversation with the server.
 """
@@ -18,10 +18,12 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python.failure import Failure
 
+from binance_twisted import venues
+from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.protocol import SessionFactory, SessionProtocol
 from binance_twisted._json import dumps, loads
-from binance_twisted.connection import ConnectionPolicy, StreamConnection
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.protocol import SessionFactory, StreamProtocol
+from binance_twisted.market.connection import StreamConnection
 
 BASE_URL = "ws://127.0.0.1:9"
 
@@ -33,6 +35,7 @@ class Harness:
         self,
         policy: ConnectionPolicy | None = None,
         make: Callable[..., Any] | None = None,
+        market: str = "spot",
     ) -> None:
         self.clock = MemoryReactorClock()
         self.events: list[ConnectionEvent] = []
@@ -43,6 +46,7 @@ class Harness:
                 "spot-1",
                 BASE_URL,
                 policy=policy or ConnectionPolicy(),
+                profile=venues.profile(market),
                 trust_root=ssl.platformTrust(),
                 on_event=self.events.append,
             )
@@ -59,7 +63,7 @@ class Harness:
     def kinds(self) -> list[EventKind]:
         return [event.kind for event in self.events]
 
-    def open(self, factory: SessionFactory | None = None) -> StreamProtocol:
+    def open(self, factory: SessionFactory | None = None) -> SessionProtocol:
         """Complete one connection attempt of ``factory`` (default: the current lineage)."""
         factory = factory or self.connection._factory
         assert factory is not None
@@ -90,12 +94,12 @@ class Harness:
         factory.startedConnecting(connector)
         factory.clientConnectionFailed(connector, Failure(reason or ConnectionRefused()))
 
-    def lose(self, proto: StreamProtocol, reason: Exception | None = None) -> None:
+    def lose(self, proto: SessionProtocol, reason: Exception | None = None) -> None:
         """The session's socket is gone."""
         proto.state = WebSocketProtocol.STATE_CLOSED
         proto.factory.clientConnectionLost(proto._connector, Failure(reason or ConnectionDone()))
 
-    def ack(self, proto: StreamProtocol) -> list[dict]:
+    def ack(self, proto: SessionProtocol) -> list[dict]:
         """Answer every control request the session sent and nobody answered yet."""
         answered = []
         for request in requests(proto):
@@ -106,22 +110,22 @@ class Harness:
         return answered
 
     @staticmethod
-    def send(proto: StreamProtocol, message: Any) -> None:
+    def send(proto: SessionProtocol, message: Any) -> None:
         """The server sends one JSON text frame."""
         proto.onMessage(dumps(message), False)
 
     @staticmethod
-    def send_data(proto: StreamProtocol, stream: str, data: Any) -> None:
+    def send_data(proto: SessionProtocol, stream: str, data: Any) -> None:
         """The server sends one combined-stream payload."""
         proto.onMessage(dumps({"stream": stream, "data": data}), False)
 
 
-def requests(proto: StreamProtocol, method: str | None = None) -> list[dict]:
+def requests(proto: SessionProtocol, method: str | None = None) -> list[dict]:
     """Control messages the client sent on ``proto`` (optionally of one method)."""
     return [m for m in proto.sent if "method" in m and (method is None or m["method"] == method)]
 
 
-def subscribed(proto: StreamProtocol) -> list[str]:
+def subscribed(proto: SessionProtocol) -> list[str]:
     """Every stream the client asked for with SUBSCRIBE on ``proto``, in order."""
     return [s for m in requests(proto, "SUBSCRIBE") for s in m["params"]]
 
@@ -134,7 +138,7 @@ def depth_update(first: int, last: int) -> dict:
     return {"e": "depthUpdate", "E": 1, "s": "BTCUSDT", "U": first, "u": last, "b": [], "a": []}
 
 
-def _closed_by_client(proto: StreamProtocol, code: int | None) -> None:
+def _closed_by_client(proto: SessionProtocol, code: int | None) -> None:
     proto.sent.append({"close": code})
     proto.state = WebSocketProtocol.STATE_CLOSING
 

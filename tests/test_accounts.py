@@ -17,12 +17,14 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from binance_twisted import BinanceSocketManager, ThreadedWebsocketManager
+from binance_twisted.accounts.listenkeys import ListenKeys
+from binance_twisted.accounts.margin import subscribe_margin
+from binance_twisted.accounts.streams import ListenKeyStream
 from binance_twisted.errors import BinanceAPIError, EndpointRemovedError, MissingCredentialsError
-from binance_twisted.rest import ListenKeys, RestClient
+from binance_twisted.rest import RestClient
 from binance_twisted.signing import load_signer
 from binance_twisted.testing import FakeBinance
-from binance_twisted.userdata import ListenKeyStream, subscribe_margin
-from binance_twisted.wsapi import WebSocketAPI
+from binance_twisted.wsapi.connection import WebSocketAPI
 from tests.support import asynchronous
 
 API_KEY = "k" * 64
@@ -297,7 +299,7 @@ class BinanceUsUserDataTests(AccountTestCase):
 
         def kind(tld: str, **options: Any) -> str:
             bm = BinanceSocketManager(None, endpoints=Endpoints.for_tld(tld), **options)
-            return bm._spot_user_data_kind()
+            return bm.venue.spot_user_data_kind()
 
         self.assertEqual((kind("us"), kind("com")), ("us_spot", "user"))
         self.assertEqual(kind("us", user_data="ws_api"), "user")

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from binance_twisted import book as book_module
-from binance_twisted.book import FuturesSequencer, OrderBook, SpotSequencer, Verdict
+from binance_twisted.depth import book as book_module
+from binance_twisted.depth.book import FuturesSequencer, OrderBook, SpotSequencer, Verdict
 
 D = Decimal
 ZERO_SPELLINGS = ["0", "0.0", "0.000", "0.00000000", "0E-8"]

@@ -11,8 +11,8 @@ import gzip
 from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 
+from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted._json import dumps
-from binance_twisted.connection import ConnectionPolicy, sequence_ids
 from binance_twisted.errors import (
     ClientClosedError,
     ConnectionGaveUpError,
@@ -20,6 +20,7 @@ from binance_twisted.errors import (
     StreamRequestError,
 )
 from binance_twisted.events import EventKind
+from binance_twisted.market.connection import sequence_ids
 from tests.support import Harness, depth_update, requests, subscribed, trade
 
 TRADES = "btcusdt@trade"

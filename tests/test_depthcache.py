@@ -10,7 +10,7 @@ from twisted.internet import defer, reactor, task
 from twisted.trial.unittest import TestCase
 
 from binance_twisted import StreamClient
-from binance_twisted.depthcache import DepthSynchroniser
+from binance_twisted.depth.synchroniser import DepthSynchroniser
 from binance_twisted.errors import ClientClosedError
 from binance_twisted.rest import RestClient
 from binance_twisted.testing import FakeBinance
@@ -187,7 +187,7 @@ class SnapshotRuleTests(TestCase):
 class SchedulerTests(TestCase):
     def test_weights_follow_binance(self) -> None:
         """Spot 5/25/50/250 and futures 2/5/10/20 by limit, as Binance charges them."""
-        from binance_twisted.depthcache import snapshot_weight
+        from binance_twisted.depth.budget import snapshot_weight
 
         spot = [snapshot_weight("spot", n) for n in (100, 500, 1000, 5000)]
         futures = [snapshot_weight("futures", n) for n in (50, 100, 500, 1000)]
@@ -195,7 +195,7 @@ class SchedulerTests(TestCase):
 
     def test_snapshots_wait_for_room_in_the_budget(self) -> None:
         """With 500/min, two 250-weight snapshots go at once; the third waits 60 s."""
-        from binance_twisted.depthcache import SnapshotScheduler
+        from binance_twisted.depth.budget import SnapshotScheduler
 
         clock = task.Clock()
         scheduler = SnapshotScheduler(clock, weight_per_minute=500)
@@ -211,7 +211,7 @@ class SchedulerTests(TestCase):
 
     def test_budget_must_be_positive(self) -> None:
         """A zero budget is refused, naming the argument."""
-        from binance_twisted.depthcache import SnapshotScheduler
+        from binance_twisted.depth.budget import SnapshotScheduler
 
         with self.assertRaisesRegex(ValueError, "weight_per_minute"):
             SnapshotScheduler(task.Clock(), weight_per_minute=0)
@@ -220,7 +220,7 @@ class SchedulerTests(TestCase):
 class QueuedTests(TestCase):
     def test_a_snapshot_waiting_for_budget_says_so(self) -> None:
         """Two books, room for one snapshot a minute: the second is queued, then granted."""
-        from binance_twisted.depthcache import SnapshotScheduler
+        from binance_twisted.depth.budget import SnapshotScheduler
 
         clock = task.Clock()
         rest = _StubRest()
@@ -240,7 +240,7 @@ class ManyBooksTests(TestCase):
     @asynchronous
     async def test_many_books_start_together_within_the_weight_budget(self) -> None:
         """Eight books share one scheduler: all sync, and no minute holds more than the budget."""
-        from binance_twisted.depthcache import SnapshotScheduler
+        from binance_twisted.depth.budget import SnapshotScheduler
 
         fake = FakeBinance(reactor, event_interval=None)
         await fake.start()
@@ -423,7 +423,7 @@ class LifecycleTests(TestCase):
 
     def test_stopping_while_queued_for_the_budget_spends_nothing(self) -> None:
         """A snapshot still waiting for budget is withdrawn by stop(): no request, no weight."""
-        from binance_twisted.depthcache import SnapshotScheduler
+        from binance_twisted.depth.budget import SnapshotScheduler
 
         clock, rest = task.Clock(), _StubRest()
         scheduler = SnapshotScheduler(clock, weight_per_minute=250)

@@ -103,7 +103,7 @@ class DepthCacheUnitTests(TestCase):
 class WaitForSyncTests(TestCase):
     def test_time_queued_for_the_weight_budget_does_not_count(self) -> None:
         """5 s queued behind other books, then 1 s of trying: times out at 6 s, not at 1 s."""
-        from binance_twisted.legacy_depthcache import wait_for_sync
+        from binance_twisted.legacy.depthcache import wait_for_sync
 
         now = [0.0]
 
@@ -117,7 +117,7 @@ class WaitForSyncTests(TestCase):
 
     def test_returns_as_soon_as_synced(self) -> None:
         """Synced on the third step: True at once."""
-        from binance_twisted.legacy_depthcache import wait_for_sync
+        from binance_twisted.legacy.depthcache import wait_for_sync
 
         now, answers = [0.0], iter([False, False, True])
 
@@ -268,7 +268,7 @@ class DepthCacheManagerTests(LegacyCacheTestCase):
         await wait_until(lambda: all(c._socket.settled.is_set() for c in caches), timeout=10)
         self.assertEqual([c._socket.synchroniser.state for c in caches], ["synced"] * 10)
         self.assertEqual(len([c for c in fake.connections if c.path.startswith("/stream")]), 1)
-        self.assertEqual(len(bm._snapshot_schedulers), 1)
+        self.assertEqual(len(bm.venue._schedulers), 1)
         for cache in caches[:3]:
             await self.assert_equals_truth(fake, cache.get_depth_cache())
 
@@ -346,14 +346,16 @@ class LifecycleTests(LegacyCacheTestCase):
             testnet = True
 
         testnet = Endpoints.testnet()
-        self.assertEqual(BinanceSocketManager(Client())._rest_base("rest_url"), testnet.rest_url)
+        self.assertEqual(
+            BinanceSocketManager(Client()).venue.rest_base("rest_url"), testnet.rest_url
+        )
         Client.testnet = False
         Client.API_URL = "https://proxy.example/api"
         self.assertEqual(
-            BinanceSocketManager(Client())._rest_base("rest_url"), "https://proxy.example"
+            BinanceSocketManager(Client()).venue.rest_base("rest_url"), "https://proxy.example"
         )
         explicit = BinanceSocketManager(Client(), endpoints=testnet)
-        self.assertEqual(explicit._rest_base("futures_rest_url"), testnet.futures_rest_url)
+        self.assertEqual(explicit.venue.rest_base("futures_rest_url"), testnet.futures_rest_url)
 
 
 class FuturesAndThreadedTests(LegacyCacheTestCase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from binance_twisted import legacy_paths as paths
+from binance_twisted.legacy import plans as paths
 from binance_twisted.streams import RetiredStreamError
 
 # (plan, key 0.7.11 returned, streams sent today, market, callback gets the envelope)
@@ -139,20 +139,6 @@ class LegacyPathTests(SynchronousTestCase):
         self.assertIn("update_time is ignored", paths.miniticker(3000).note)
         self.assertIsNone(paths.miniticker(1000).note)
         self.assertIsNone(paths.trade("BNBBTC").note)
-
-    def test_futures_routes(self) -> None:
-        """Book data goes to /public, everything else to /market (2026 USD-M split)."""
-        for stream, route in [
-            ("btcusdt@depth", "public"),
-            ("btcusdt@depth5@100ms", "public"),
-            ("btcusdt@bookTicker", "public"),
-            ("!bookTicker", "public"),
-            ("btcusdt@aggTrade", "market"),
-            ("btcusdt@markPrice@1s", "market"),
-            ("!markPrice@arr", "market"),
-            ("btcusdt@kline_1m", "market"),
-        ]:
-            self.assertEqual(paths.futures_route(stream), route, stream)
 
     def test_bad_arguments_fail_with_the_allowed_values(self) -> None:
         """Intervals, depth levels and depth speeds are checked, naming what is allowed."""

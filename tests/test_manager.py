@@ -446,4 +446,4 @@ class CloseBeforeStartTests(TestCase):
         bm.close()
         for queued in idle.queued:
             queued()
-        self.assertEqual((bm._stream_clients, bm._api), ({}, None))
+        self.assertEqual((bm.venue._stream_clients, bm.venue._account), ({}, None))

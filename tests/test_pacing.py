@@ -5,7 +5,7 @@ from __future__ import annotations
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from binance_twisted.pacing import Pacer
+from binance_twisted._core.pacing import Pacer
 
 
 class PacerTests(SynchronousTestCase):

@@ -1,4 +1,4 @@
-"""StreamProtocol on autobahn's real handshake and frame parser, in memory (iosim, no sockets)."""
+"""SessionProtocol on autobahn's real handshake and frame parser, in memory (iosim, no sockets)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class _Server(WebSocketServerProtocol):
 def converse(
     outbox: list[tuple[bytes, bool]], fragment_size: int = 0
 ) -> tuple[Harness, iosim.IOPump]:
-    """A real handshake between a StreamProtocol and an autobahn server, then ``outbox``."""
+    """A real handshake between a SessionProtocol and an autobahn server, then ``outbox``."""
     harness = Harness()
     harness.route(TRADES)
     harness.connection.add_streams([TRADES])

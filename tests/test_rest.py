@@ -25,6 +25,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
 from binance_twisted._json import dumps
+from binance_twisted.accounts.listenkeys import LISTEN_KEY_PRODUCTS, ListenKeys, create_listen_token
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import (
     BinanceAPIError,
@@ -34,12 +35,7 @@ from binance_twisted.errors import (
     RateLimitedError,
     RequestTimeoutError,
 )
-from binance_twisted.rest import (
-    LISTEN_KEY_PRODUCTS,
-    ListenKeys,
-    RestClient,
-    create_listen_token,
-)
+from binance_twisted.rest import RestClient
 from binance_twisted.signing import load_signer
 from tests.vectors import API_KEY, REST_ORDER, REST_SIGNATURE, REST_TIMESTAMP, SECRET
 

@@ -10,8 +10,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from binance_twisted import ConnectionPolicy, StreamClient
+from binance_twisted._core.tls import describe_tls_failure, load_trust_root
 from binance_twisted.testing import FakeBinance, make_test_certificate_authority
-from binance_twisted.tls import describe_tls_failure, load_trust_root
 from tests.support import asynchronous
 
 

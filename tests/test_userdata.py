@@ -6,10 +6,10 @@ import attrs
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
+from binance_twisted.accounts.streams import ListenKeyStream, listen_key_stream_url
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import BinanceAPIError
 from binance_twisted.events import EventKind
-from binance_twisted.userdata import ListenKeyStream, listen_key_stream_url
 from tests.support import Harness
 
 ENDPOINTS = Endpoints.for_tld("com").replace(

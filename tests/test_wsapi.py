@@ -8,6 +8,7 @@ from typing import Any
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted.errors import (
     BinanceAPIError,
     MissingCredentialsError,
@@ -16,9 +17,8 @@ from binance_twisted.errors import (
     RequestTimeoutError,
 )
 from binance_twisted.events import EventKind
-from binance_twisted.session import ConnectionPolicy
 from binance_twisted.signing import ws_api_payload
-from binance_twisted.wsapi import WebSocketAPI
+from binance_twisted.wsapi.connection import WebSocketAPI
 from tests.support import Harness, requests
 from tests.vectors import API_KEY as KEY
 from tests.vectors import SECRET
@@ -75,6 +75,19 @@ class RequestTests(SynchronousTestCase):
             SECRET.encode(), ws_api_payload(params).encode(), hashlib.sha256
         ).hexdigest()
         self.assertEqual(params["signature"], expected)
+
+    def test_signed_timestamps_and_retry_after_follow_the_reactor_clock(self) -> None:
+        """timestamp (plus time_offset) and retry_after come from the injected clock, not time."""
+        harness = api_harness()
+        harness.clock.advance(1_000_000)
+        harness.connection.time_offset = 250.0
+        d = harness.connection.request("account.status", signed=True)
+        proto = harness.open()
+        request = last(proto, "account.status")
+        self.assertEqual(request["params"]["timestamp"], 1_000_000_250)
+        error = {"code": -1003, "msg": "Too many requests", "data": {"retryAfter": 1_000_030_000}}
+        harness.send(proto, {"id": request["id"], "status": 429, "error": error})
+        self.assertEqual(self.failureResultOf(d, RateLimitedError).value.retry_after, 30.0)
 
     def test_errors_carry_status_code_message_and_retry_after(self) -> None:
         """400 → BinanceAPIError; 429 → RateLimitedError with retry_after from error.data."""
@@ -225,11 +238,10 @@ class UserDataTests(SynchronousTestCase):
 
     def test_listen_token_is_renewed_before_expiry(self) -> None:
         """Margin: the token source's token is subscribed, and a new one well before expiry."""
-        import time as clock_time
-
         harness = api_harness()
+        harness.clock.advance(1_000_000)  # the reactor's clock, not the wall clock, decides
         tokens = iter(["tok-1", "tok-2"])
-        expiry = int((clock_time.time() + 3600) * 1000)
+        expiry = int((harness.clock.seconds() + 3600) * 1000)
 
         def token_source():
             from twisted.internet import defer

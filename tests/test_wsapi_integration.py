@@ -10,7 +10,7 @@ from twisted.trial.unittest import TestCase
 from binance_twisted.errors import NotConnectedError, RateLimitedError, RequestTimeoutError
 from binance_twisted.events import EventKind
 from binance_twisted.testing import FakeBinance
-from binance_twisted.wsapi import WebSocketAPI
+from binance_twisted.wsapi.connection import WebSocketAPI
 from tests.support import asynchronous, wait_until
 
 

@@ -1,4 +1,4 @@
-"""The generated python-binance ``ws_*`` methods of WebSocketAPI (binance_twisted.wsapi_methods).
+"""The generated python-binance ``ws_*`` methods of WebSocketAPI (binance_twisted.wsapi.methods).
 
 Most tests replace ``request`` on a real (never connected) WebSocketAPI with a recorder; one
 class drives the wire through ``tests.support.Harness`` on a MemoryReactorClock.
@@ -22,14 +22,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import BinanceAPIError
 from binance_twisted.signing import ws_api_payload
-from binance_twisted.wsapi import WebSocketAPI
-from binance_twisted.wsapi_methods import (
-    METHODS,
-    WsApiMethod,
-    WsApiMethods,
-    check_market,
-    check_table,
-)
+from binance_twisted.wsapi.connection import WebSocketAPI
+from binance_twisted.wsapi.methods import WsApiMethods
+from binance_twisted.wsapi.table import METHODS, WsApiMethod, check_market, check_table
 from tests.support import Harness, requests
 from tests.vectors import API_KEY as KEY
 from tests.vectors import SECRET
@@ -225,16 +220,18 @@ class TableTests(SynchronousTestCase):
 
 class StubTests(SynchronousTestCase):
     def test_the_shipped_stub_declares_every_method_as_the_table_says(self) -> None:
-        """_ws_stubs.pyi (next to the installed package, with py.typed) equals its rendering."""
+        """wsapi/declarations.pyi (installed, with py.typed) equals its rendering."""
+        import runpy
         from pathlib import Path
 
         import binance_twisted
-        from binance_twisted._ws_stubs import render
 
+        script = Path(__file__).resolve().parent.parent / "scripts" / "render_ws_stubs.py"
+        render = runpy.run_path(str(script))["render"]
         package = Path(binance_twisted.__file__).parent
         self.assertTrue((package / "py.typed").exists(), "py.typed is not installed")
-        stub = (package / "_ws_stubs.pyi").read_text()
-        self.assertEqual(stub, render(), "regenerate _ws_stubs.pyi (see _ws_stubs.py)")
+        stub = (package / "wsapi" / "declarations.pyi").read_text()
+        self.assertEqual(stub, render(), "regenerate it: python scripts/render_ws_stubs.py")
         for name in METHODS:
             self.assertIn(f"def {name}(", stub)
 

@@ -10,7 +10,7 @@ from twisted.trial.unittest import TestCase
 from binance_twisted import BinanceSocketManager, ThreadedWebsocketManager
 from binance_twisted.errors import BinanceAPIError, MissingCredentialsError
 from binance_twisted.testing import FakeBinance
-from binance_twisted.wsapi_methods import METHODS
+from binance_twisted.wsapi.table import METHODS
 from tests.support import asynchronous, wait_until
 
 

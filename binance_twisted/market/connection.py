@@ -1,6 +1,6 @@
 """Market streams on one connection: a set of streams kept flowing on one WebSocket at a time.
 
-:class:`StreamConnection` is a :class:`~binance_twisted.session.ReconnectingSession` (backoff,
+:class:`StreamConnection` is a :class:`~binance_twisted._core.session.ReconnectingSession` (backoff,
 watchdog, 24 h and ``serverShutdown`` rotation, events) that carries streams:
 
 * the first streams ride in the ``/stream?streams=`` URL, so most reconnects send no
@@ -24,6 +24,9 @@ import attrs
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from binance_twisted._core.protocol import SessionProtocol
+from binance_twisted._core.rotation import Rotation
+from binance_twisted._core.session import ReconnectingSession
 from binance_twisted.endpoints import combined_stream_url
 from binance_twisted.errors import (
     ClientClosedError,
@@ -31,10 +34,8 @@ from binance_twisted.errors import (
     NotConnectedError,
     StreamRequestError,
 )
-from binance_twisted.protocol import StreamProtocol
-from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotation
 
-__all__ = ["ConnectionPolicy", "Route", "StreamConnection", "sequence_ids"]
+__all__ = ["Route", "StreamConnection", "sequence_ids"]
 
 log = Logger(namespace="binance_twisted.connection")
 
@@ -82,8 +83,97 @@ class _Waiter:
     deferred: defer.Deferred
 
 
+class _StreamHandover(Rotation):
+    """Make-before-break handover of streams, one by one.
+
+    Until a stream is switched, the old session delivers it. A stream without sequence ids
+    switches as soon as the candidate confirms it. A sequenced stream switches when the
+    candidate's first buffered payload overlaps what the old one delivered (``first <=
+    last + 1``); buffered payloads already delivered are dropped, and so are repeats that
+    arrive right after the switch.
+    """
+
+    session: StreamConnection
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.last_ids: dict[str, int] = {}
+        self.buffers: dict[str, list[tuple[tuple[int, int], Any, dict]]] = {}
+        self.switched: set[str] = set()
+        self.old.deliver_to(self.from_old)
+
+    def begin(self, proto: SessionProtocol) -> None:
+        proto.deliver_to(self.from_new)
+        self.streams_confirmed(proto.confirmed)
+
+    def streams_confirmed(self, streams: Iterable[str]) -> None:
+        self.switched.update(s for s in streams if not _is_sequenced(s))
+        self._maybe_finish()
+
+    def from_old(self, stream: str, data: Any, envelope: dict) -> None:
+        if stream in self.switched:
+            return
+        ids = sequence_ids(data)
+        if ids is not None:
+            self.last_ids[stream] = ids[1]
+        self.session.dispatch(stream, data, envelope)
+        buffered = self.buffers.get(stream)
+        if ids is not None and buffered and buffered[0][0][0] <= ids[1] + 1:
+            self._switch(stream)
+
+    def from_new(self, stream: str, data: Any, envelope: dict) -> None:
+        ids = sequence_ids(data)
+        if stream in self.switched:
+            last = self.last_ids.get(stream) if ids is not None else None
+            if last is not None and ids is not None:
+                if ids[1] <= last:
+                    return
+                del self.last_ids[stream]  # past the overlap: no more duplicates possible
+            self.session.dispatch(stream, data, envelope)
+            if self.finished and not self.last_ids:
+                self.stop_filtering()
+            return
+        if ids is None:
+            return
+        self.buffers.setdefault(stream, []).append((ids, data, envelope))
+        last = self.last_ids.get(stream)
+        if last is not None and ids[0] <= last + 1:
+            self._switch(stream)
+
+    def _switch(self, stream: str) -> None:
+        self.switched.add(stream)
+        last = self.last_ids.get(stream, -1)
+        for ids, data, envelope in self.buffers.pop(stream, ()):
+            if ids[1] > last:
+                last = ids[1]
+                self.session.dispatch(stream, data, envelope)
+        self.last_ids[stream] = last
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if self.candidate is not None and self.switched.issuperset(self.session.streams):
+            self.finish()
+
+    def flush(self) -> None:
+        for stream in list(self.buffers):
+            self._switch(stream)
+
+    def lingers(self) -> bool:
+        return bool(self.last_ids)
+
+    def stop_filtering(self) -> None:
+        candidate = self.candidate
+        if candidate is not None and candidate.deliver == self.from_new:
+            candidate.deliver_to(self.session.dispatch)
+
+    def restore_old(self) -> None:
+        self.old.deliver_to(self.session.dispatch)
+
+
 class StreamConnection(ReconnectingSession):
     """A set of streams on one WebSocket at a time, kept alive across everything above."""
+
+    rotation_class = _StreamHandover
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -162,7 +252,7 @@ class StreamConnection(ReconnectingSession):
         self._attempt_streams = chosen
         return combined_stream_url(self._base, chosen)
 
-    def response_received(self, proto: StreamProtocol, message: dict) -> None:
+    def response_received(self, proto: SessionProtocol, message: dict) -> None:
         """A reply to a control message, matched to its request by ``id``."""
         entry = proto.pending.pop(message.get("id"), None)  # type: ignore[arg-type]
         error = message.get("error")
@@ -190,7 +280,7 @@ class StreamConnection(ReconnectingSession):
             proto.confirmed.difference_update(params)
         deferred.callback(message.get("result"))
 
-    def unwrapped_message(self, proto: StreamProtocol, message: Any) -> None:
+    def unwrapped_message(self, proto: SessionProtocol, message: Any) -> None:
         """A payload without the combined-stream wrapper: only ``serverShutdown`` is expected."""
         if type(message) is dict and message.get("e") == "serverShutdown":
             if proto is self._session:
@@ -216,13 +306,13 @@ class StreamConnection(ReconnectingSession):
 
     # -- the session hooks ------------------------------------------------------------------
 
-    def _prepare(self, proto: StreamProtocol) -> None:
+    def _prepare(self, proto: SessionProtocol) -> None:
         proto.url_streams = self._attempt_streams
 
-    def _activate(self, proto: StreamProtocol) -> None:
-        proto.deliver = self.dispatch
+    def _activate(self, proto: SessionProtocol) -> None:
+        proto.deliver_to(self.dispatch)
 
-    def _opened(self, proto: StreamProtocol) -> None:
+    def _opened(self, proto: SessionProtocol) -> None:
         proto.confirmed = {s for s in proto.url_streams if s in self.streams}
         self._subscribe(proto, [s for s in self.streams if s not in proto.confirmed])
 
@@ -242,12 +332,9 @@ class StreamConnection(ReconnectingSession):
         for waiter in waiters:
             waiter.deferred.errback(error)
 
-    def _make_rotation(self, reason: str) -> Rotation:
-        return _StreamHandover(self, reason)
-
     # -- internals ---------------------------------------------------------------------------
 
-    def _subscribe(self, proto: StreamProtocol, streams: list[str]) -> None:
+    def _subscribe(self, proto: SessionProtocol, streams: list[str]) -> None:
         for chunk in _chunks(streams, self.policy.max_request_length):
             proto.requested.update(chunk)
             self._send_request(proto, "SUBSCRIBE", chunk).addErrback(lambda _: None)
@@ -275,93 +362,6 @@ class StreamConnection(ReconnectingSession):
                 stream=stream,
                 suppressed=suppressed,
             )
-
-
-class _StreamHandover(Rotation):
-    """Make-before-break handover of streams, one by one.
-
-    Until a stream is switched, the old session delivers it. A stream without sequence ids
-    switches as soon as the candidate confirms it. A sequenced stream switches when the
-    candidate's first buffered payload overlaps what the old one delivered (``first <=
-    last + 1``); buffered payloads already delivered are dropped, and so are repeats that
-    arrive right after the switch.
-    """
-
-    session: StreamConnection
-
-    def __init__(self, session: StreamConnection, reason: str) -> None:
-        self.last_ids: dict[str, int] = {}
-        self.buffers: dict[str, list[tuple[tuple[int, int], Any, dict]]] = {}
-        self.switched: set[str] = set()
-        super().__init__(session, reason)
-        self.old.deliver = self.from_old
-
-    def begin(self, proto: StreamProtocol) -> None:
-        proto.deliver = self.from_new
-        self.streams_confirmed(proto.confirmed)
-
-    def streams_confirmed(self, streams: Iterable[str]) -> None:
-        self.switched.update(s for s in streams if not _is_sequenced(s))
-        self._maybe_finish()
-
-    def from_old(self, stream: str, data: Any, envelope: dict) -> None:
-        if stream in self.switched:
-            return
-        ids = sequence_ids(data)
-        if ids is not None:
-            self.last_ids[stream] = ids[1]
-        self.session.dispatch(stream, data, envelope)
-        buffered = self.buffers.get(stream)
-        if ids is not None and buffered and buffered[0][0][0] <= ids[1] + 1:
-            self._switch(stream)
-
-    def from_new(self, stream: str, data: Any, envelope: dict) -> None:
-        ids = sequence_ids(data)
-        if stream in self.switched:
-            last = self.last_ids.get(stream) if ids is not None else None
-            if last is not None and ids is not None:
-                if ids[1] <= last:
-                    return
-                del self.last_ids[stream]  # past the overlap: no more duplicates possible
-            self.session.dispatch(stream, data, envelope)
-            if self.finished and not self.last_ids:
-                self.stop_filtering()
-            return
-        if ids is None:
-            return
-        self.buffers.setdefault(stream, []).append((ids, data, envelope))
-        last = self.last_ids.get(stream)
-        if last is not None and ids[0] <= last + 1:
-            self._switch(stream)
-
-    def _switch(self, stream: str) -> None:
-        self.switched.add(stream)
-        last = self.last_ids.get(stream, -1)
-        for ids, data, envelope in self.buffers.pop(stream, ()):
-            if ids[1] > last:
-                last = ids[1]
-                self.session.dispatch(stream, data, envelope)
-        self.last_ids[stream] = last
-        self._maybe_finish()
-
-    def _maybe_finish(self) -> None:
-        if self.candidate is not None and self.switched.issuperset(self.session.streams):
-            self.finish()
-
-    def flush(self) -> None:
-        for stream in list(self.buffers):
-            self._switch(stream)
-
-    def lingers(self) -> bool:
-        return bool(self.last_ids)
-
-    def stop_filtering(self) -> None:
-        candidate = self.candidate
-        if candidate is not None and candidate.deliver == self.from_new:
-            candidate.deliver = self.session.dispatch
-
-    def restore_old(self) -> None:
-        self.old.deliver = self.session.dispatch
 
 
 def _code(error: Any) -> int | None:

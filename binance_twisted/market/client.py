@@ -17,11 +17,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from binance_twisted import streams as stream_names
-from binance_twisted.connection import ConnectionPolicy, StreamConnection
+from binance_twisted import venues
+from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import ClientClosedError
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.tls import TrustRoot, load_trust_root
+from binance_twisted.market.connection import StreamConnection
 
 __all__ = ["StreamClient", "Subscription"]
 
@@ -30,6 +32,14 @@ log = Logger(namespace="binance_twisted.client")
 OnMessage = Callable[..., Any]
 OnEvent = Callable[[ConnectionEvent], Any]
 Validator = Callable[[str], str]
+
+#: the Endpoints field of each market's stream host
+_STREAM_HOSTS = {
+    "spot": "stream_url",
+    "usdm": "futures_stream_url",
+    "coinm": "coin_futures_stream_url",
+}
+_BY_MARKET: Any = object()  # validate's default: Spot names checked, futures names as given
 
 
 class Subscription:
@@ -95,9 +105,12 @@ class StreamClient:
     >>> client = StreamClient(reactor, endpoints=Endpoints.for_tld("com"))
     >>> sub = await client.subscribe(["btcusdt@trade"], on_message)
 
-    ``stream_url`` overrides the base taken from ``endpoints`` (e.g. a futures route).
-    ``validate`` checks and normalises each stream name before any I/O (default: current
-    Spot streams; pass ``None`` to accept any well-formed name, e.g. for futures).
+    ``market`` is ``"spot"``, ``"usdm"`` (USD-M futures: each stream goes to its ``/public``
+    or ``/market`` route) or ``"coinm"``; it decides the stream host and the defaults that
+    follow the server's ping cadence (:mod:`binance_twisted.venues`).
+    ``stream_url`` overrides the host taken from ``endpoints`` (USD-M routes are appended).
+    ``validate`` checks and normalises each stream name before any I/O (default: the current
+    Spot streams on Spot, any well-formed name on futures; ``None``: any well-formed name).
     ``trust_root`` is ``None`` for the platform store, or a CA to trust instead.
     """
 
@@ -106,26 +119,35 @@ class StreamClient:
         reactor: IReactorTime | None = None,
         endpoints: Endpoints | None = None,
         *,
+        market: str = "spot",
         stream_url: str | None = None,
         policy: ConnectionPolicy | None = None,
         trust_root: TrustRoot = None,
-        validate: Validator | None = stream_names.validate,
-        name: str = "spot",
+        validate: Validator | None = _BY_MARKET,
+        name: str | None = None,
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor as global_reactor
 
             reactor = global_reactor
         self.endpoints = endpoints if endpoints is not None else Endpoints.for_tld("com")
-        base = stream_url if stream_url is not None else self.endpoints.stream_url
+        self.profile = venues.profile(market, self.endpoints.name)
+        self.market = market
+        base = (
+            stream_url if stream_url is not None else getattr(self.endpoints, _STREAM_HOSTS[market])
+        )
+        if base is None:
+            raise ValueError(f"{self.endpoints.name} has no {market} streams; pass stream_url=")
         if not base.startswith(("wss://", "ws://")):
             raise ValueError(f"stream_url must start with wss:// or ws://, got {base!r}")
-        self.stream_url = base
+        self.stream_url = base.rstrip("/")
         self.policy = policy if policy is not None else ConnectionPolicy()
         self._reactor = reactor
         self._trust_root = load_trust_root(trust_root)
+        if validate is _BY_MARKET:
+            validate = stream_names.validate if market == "spot" else None
         self._validate = validate if validate is not None else _well_formed
-        self._name = name
+        self._name = name if name is not None else market
         self._connections: list[StreamConnection] = []
         self._carrier: dict[str, StreamConnection] = {}
         self._subscriptions: set[Subscription] = set()
@@ -199,7 +221,7 @@ class StreamClient:
         for name in names:
             if name in subscription._streams:
                 continue
-            connection = self._carrier.get(name) or self._place(planned)
+            connection = self._carrier.get(name) or self._place(planned, self._base_for(name))
             self._carrier[name] = connection
             planned.setdefault(connection, []).append(name)
             connection.routes.setdefault(name, []).append(
@@ -217,19 +239,27 @@ class StreamClient:
         d.addErrback(roll_back)
         return d
 
-    def _place(self, planned: dict[StreamConnection, list[str]]) -> StreamConnection:
-        """A connection with room for one more stream, opening a new one when all are full."""
+    def _base_for(self, stream: str) -> str:
+        """The URL a stream is served at: the host, plus its route on USD-M."""
+        if self.profile.routed:
+            return f"{self.stream_url}/{venues.futures_route(stream)}"
+        return self.stream_url
+
+    def _place(self, planned: dict[StreamConnection, list[str]], base: str) -> StreamConnection:
+        """A connection to ``base`` with room for one more stream; a new one when all are full."""
         limit = self.policy.max_streams
         for connection in self._connections:
             carried = len(connection.streams) + len(planned.get(connection, ()))
-            if connection.state in ("idle", "running") and carried < limit:
+            usable = connection.base_url == base and connection.state in ("idle", "running")
+            if usable and carried < limit:
                 return connection
         self._opened += 1
         connection = StreamConnection(
             self._reactor,
             f"{self._name}-{self._opened}",
-            self.stream_url,
+            base,
             policy=self.policy,
+            profile=self.profile,
             trust_root=self._trust_root,
             on_event=lambda event: self._connection_event(connection, event),
         )

@@ -1,6 +1,6 @@
 """Blocking ``ws_*`` methods for thread-based code: ``bm.ws_get_order_book(symbol="BTCUSDT")``.
 
-The legacy managers get one method per :data:`~binance_twisted.wsapi_methods.METHODS` row,
+The legacy managers get one method per :data:`~binance_twisted.wsapi.table.METHODS` row,
 generated from the same table as the Deferred-returning ones on
 :class:`~binance_twisted.wsapi.WebSocketAPI`. Each blocks the *calling* thread until Binance
 answers, returns the result dict or raises what Binance answered. The reactor thread is never
@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from binance_twisted._ws_stubs import SyncWsApiDeclarations
-from binance_twisted.wsapi_methods import METHODS, WsApiMethod, signature
+from binance_twisted.wsapi.declarations import SyncWsApiDeclarations
+from binance_twisted.wsapi.table import METHODS, WsApiMethod
 
 __all__ = ["SyncWsApiMethods"]
 
@@ -22,7 +22,7 @@ __all__ = ["SyncWsApiMethods"]
 class SyncWsApiMethods(SyncWsApiDeclarations):
     """Mixin of the legacy managers; the host implements ``_ws_call(row, params)``.
 
-    Type checkers see the methods through :mod:`binance_twisted._ws_stubs`.
+    Type checkers see the methods through :mod:`binance_twisted.wsapi.declarations`.
     """
 
     def _ws_call(self, row: WsApiMethod, params: dict[str, Any]) -> Any:
@@ -42,7 +42,7 @@ def _make(row: WsApiMethod) -> Callable[..., Any]:
         f"Required: {', '.join(row.required) or '(none)'}\n"
         f"Optional: {', '.join(row.optional) or '(none)'}"
     )
-    method.__signature__ = signature(row)  # type: ignore[attr-defined]
+    method.__signature__ = row.signature()  # type: ignore[attr-defined]
     return method
 
 

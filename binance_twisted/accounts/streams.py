@@ -1,11 +1,9 @@
-"""Account (user-data) streams on today's Binance, one function per mechanism.
+"""Listen-key streams: USD-M and COIN-M futures, portfolio margin, margin risk, Binance.US Spot.
 
-* **Spot**: the WebSocket API (``userDataStream.subscribe.signature``), see
-  :meth:`binance_twisted.wsapi.WebSocketAPI.subscribe_user_data`.
-* **Margin** (cross and isolated): a ``listenToken`` from ``POST /sapi/v1/userListenToken``
-  subscribed on the WebSocket API and renewed before it expires: :func:`subscribe_margin`.
-* **USD-M and COIN-M futures, portfolio margin, the margin risk stream, Binance.US Spot**:
-  a listenKey, kept alive, on its own stream socket: :class:`ListenKeyStream`.
+A :class:`ListenKeyStream` creates the key over REST, connects to the product's stream host
+(the 2026 layout, :func:`listen_key_stream_url`), keeps the key alive with a
+:class:`KeepaliveService` and recreates it when it dies. Its silence limit follows the
+product's market (futures servers ping every 3 minutes, :mod:`binance_twisted.venues`).
 
 A listenKey is a credential: it never appears in logs, reprs or error text here.
 """
@@ -16,22 +14,25 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from binance_twisted import venues
+from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.protocol import SessionProtocol
+from binance_twisted._core.rotation import Rotation
+from binance_twisted._core.session import ReconnectingSession
+from binance_twisted._core.tls import TrustRoot, load_trust_root
+from binance_twisted.accounts.listenkeys import ListenKeys
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import BinanceAPIError
 from binance_twisted.events import ConnectionEvent
-from binance_twisted.protocol import StreamProtocol
-from binance_twisted.rest import ListenKeys, RestClient, create_listen_token
-from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotation
-from binance_twisted.tls import TrustRoot, load_trust_root
-from binance_twisted.wsapi import WebSocketAPI
 
-__all__ = ["KeepaliveService", "ListenKeyStream", "listen_key_stream_url", "subscribe_margin"]
+__all__ = ["KeepaliveService", "ListenKeyStream", "listen_key_stream_url"]
 
-log = Logger(namespace="binance_twisted.userdata")
+log = Logger(namespace="binance_twisted.accounts")
 
 _INVALID_LISTEN_KEY = -1125
 #: a failed keepalive is retried after 10 s, doubling up to 5 min (the key lives 60 min)
@@ -63,14 +64,16 @@ def listen_key_stream_url(endpoints: Endpoints, product: str, key: str) -> str:
     return f"{_stream_base(endpoints, product)}{_STREAM_FORMS[product][1]}{key}"
 
 
-@attrs.define
-class KeepaliveService:
-    """Calls ``extend()`` every ``interval`` seconds; backs off when it fails.
+@attrs.define(slots=False, eq=False)
+class KeepaliveService(Service):
+    """A :class:`~twisted.application.service.Service` that calls ``extend()`` every
+    ``interval`` seconds while it runs, and backs off when that fails.
 
     In the shape of txacme's issuing service: a small attrs object with an injected clock,
     so tests drive it with :class:`~twisted.internet.task.Clock`. A failure is handed to
     ``failed(error, retry_in)`` and retried after 10 s, doubling up to 5 min; a success
-    resets the backoff. Nothing runs between :meth:`stop` and the next :meth:`start`.
+    resets the backoff. Nothing runs between :meth:`stopService` and the next
+    :meth:`startService`; starting a running service restarts its period.
     """
 
     clock: IReactorTime
@@ -80,15 +83,15 @@ class KeepaliveService:
     _call: IDelayedCall | None = attrs.field(default=None, init=False)
     _failures: int = attrs.field(default=0, init=False)
 
-    def start(self) -> None:
+    def startService(self) -> None:
         """(Re)start the period: the next call is ``interval`` seconds from now."""
+        Service.startService(self)
         self._failures = 0
         self._schedule(self.interval)
 
-    def stop(self) -> None:
-        if self._call is not None and self._call.active():
-            self._call.cancel()
-        self._call = None
+    def stopService(self) -> None:
+        Service.stopService(self)
+        self._cancel()
 
     def retry_soon(self) -> float:
         """Try again after the next backoff step; returns the delay."""
@@ -97,8 +100,13 @@ class KeepaliveService:
         self._schedule(delay)
         return delay
 
+    def _cancel(self) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+
     def _schedule(self, delay: float) -> None:
-        self.stop()
+        self._cancel()
         self._call = self.clock.callLater(delay, self._run)
 
     def _run(self) -> None:
@@ -113,23 +121,11 @@ class KeepaliveService:
         self.failed(failure.value, self.retry_soon())
 
 
-def subscribe_margin(
-    api: WebSocketAPI,
-    rest: RestClient,
-    on_event: Callable[[dict], Any],
-    *,
-    symbol: str | None = None,
-    on_error: Callable[[Exception], Any] | None = None,
-) -> defer.Deferred:
-    """Cross-margin (or, with ``symbol``, isolated-margin) user data via a listenToken.
+class _KeyRotation(Rotation):
+    """Moving to a new listenKey: the new socket carries everything as soon as it is open."""
 
-    ``rest`` must be signed (API key and secret) on the Spot REST base (``/sapi``). Fires
-    with the :class:`~binance_twisted.wsapi.UserDataSubscription`; tokens are renewed
-    before they expire and after every reconnect.
-    """
-    return api.subscribe_listen_token(
-        lambda: create_listen_token(rest, symbol=symbol), on_event, on_error=on_error
-    )
+    def begin(self, proto: SessionProtocol) -> None:
+        self.finish()
 
 
 class ListenKeyStream(ReconnectingSession):
@@ -142,6 +138,8 @@ class ListenKeyStream(ReconnectingSession):
     socket moves to it make-before-break (the stale socket is closed, never leaked).
     ``on_error`` hears about what failed; ``on_event`` receives each event dict.
     """
+
+    rotation_class = _KeyRotation
 
     def __init__(
         self,
@@ -164,6 +162,7 @@ class ListenKeyStream(ReconnectingSession):
             product,
             _stream_base(endpoints, product),  # fails here, before I/O, if there is none
             policy=policy if policy is not None else ConnectionPolicy(),
+            profile=venues.profile(venues.listen_key_market(product), endpoints.name),
             trust_root=load_trust_root(trust_root),
             on_event=on_connection_event if on_connection_event is not None else _ignore,
         )
@@ -203,24 +202,21 @@ class ListenKeyStream(ReconnectingSession):
         return listen_key_stream_url(self.endpoints, self.name, self._key)
 
     def _became_current(self) -> None:
-        self._keepalive.start()
+        self._keepalive.startService()
         waiting, self._opened_d = self._opened_d, []
         for d in waiting:
             d.callback(self)
 
     def _stopping(self, error: Exception) -> None:
-        self._keepalive.stop()
+        self._keepalive.stopService()
         waiting, self._opened_d = self._opened_d, []
         for d in waiting:
             d.errback(error)
 
-    def _make_rotation(self, reason: str) -> Rotation:
-        return _KeyRotation(self, reason)
-
-    def response_received(self, proto: StreamProtocol, message: dict) -> None:
+    def response_received(self, proto: SessionProtocol, message: dict) -> None:
         self.unwrapped_message(proto, message)  # no requests here: it is an event
 
-    def unwrapped_message(self, proto: StreamProtocol, message: Any) -> None:
+    def unwrapped_message(self, proto: SessionProtocol, message: Any) -> None:
         if type(message) is not dict:
             self._report_error("unexpected message dropped", None, key="raw")
             return
@@ -265,7 +261,7 @@ class ListenKeyStream(ReconnectingSession):
             self._key = key
             if changed:
                 self.rotate("new listen key")
-            self._keepalive.start()
+            self._keepalive.startService()
 
         def failed(failure: Any) -> None:
             self._renewing = False
@@ -291,13 +287,6 @@ class ListenKeyStream(ReconnectingSession):
             self.on_error(error)
         except Exception:
             log.failure("{name}: on_error raised", name=self.name)
-
-
-class _KeyRotation(Rotation):
-    """Moving to a new listenKey: the new socket carries everything as soon as it is open."""
-
-    def begin(self, proto: StreamProtocol) -> None:
-        self.finish()
 
 
 def _ignore(event: ConnectionEvent) -> None:

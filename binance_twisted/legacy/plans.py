@@ -24,7 +24,6 @@ __all__ = [
     "depth",
     "futures_aggtrade",
     "futures_multiplex",
-    "futures_route",
     "individual_symbol_ticker_futures",
     "kline",
     "miniticker",
@@ -40,7 +39,6 @@ __all__ = [
 ]
 
 _INTERVAL_ERROR = "Websocket interval value not allowed. Allowed values are [0, 100]"
-_PUBLIC_KINDS = ("depth", "bookTicker", "rpiDepth")
 
 
 @attrs.frozen
@@ -48,8 +46,9 @@ class SocketPlan:
     """One legacy socket: its key, where it goes, what it carries, and how callbacks see it.
 
     ``market`` is ``"spot"`` or ``"futures"`` (USD-M, routed per stream by
-    :func:`futures_route`). With ``envelope`` the callback receives Binance's combined
-    ``{"stream", "data"}`` dict (legacy multiplex and futures sockets); otherwise the payload.
+    :func:`binance_twisted.venues.futures_route`). With ``envelope`` the callback receives
+    Binance's combined ``{"stream", "data"}`` dict (legacy multiplex and futures sockets);
+    otherwise the payload.
     """
 
     key: str
@@ -168,13 +167,6 @@ def futures_multiplex(names: Iterable[str]) -> SocketPlan:
     if not given:
         raise ValueError("streams must name at least one stream")
     return SocketPlan(f"streams={'/'.join(given)}", "futures", given, envelope=True)
-
-
-def futures_route(stream: str) -> str:
-    """``public`` for book data (depth, bookTicker), ``market`` for everything else."""
-    name = stream.lstrip("!")
-    kind = name.split("@")[1] if "@" in name and not stream.startswith("!") else name
-    return "public" if kind.startswith(_PUBLIC_KINDS) else "market"
 
 
 def options(path: str) -> SocketPlan:

@@ -11,19 +11,16 @@ gets the same event dicts as before, and problems as the flat legacy error dict.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-from urllib.parse import urlsplit
 
-import attrs
 from twisted.internet import defer
 
-from binance_twisted.errors import MissingCredentialsError
-from binance_twisted.legacy_sockets import LegacySocket
-from binance_twisted.signing import Signer, load_signer
-from binance_twisted.userdata import ListenKeyStream, subscribe_margin
-from binance_twisted.wsapi import UserDataSubscription
+from binance_twisted.accounts.margin import subscribe_margin
+from binance_twisted.accounts.streams import ListenKeyStream
+from binance_twisted.legacy.sockets import LegacySocket, SocketRegistry
+from binance_twisted.legacy.venue import Venue
+from binance_twisted.wsapi.connection import UserDataSubscription
 
-__all__ = ["KINDS", "AccountSocket", "Credentials", "rest_root"]
+__all__ = ["ACCOUNT_API_KINDS", "KINDS", "AccountSocket"]
 
 #: kind → the conn_key the legacy method returns (a name, never a key or token)
 KINDS = {
@@ -34,66 +31,44 @@ KINDS = {
     "futures": "futures_user",
     "coin_futures": "coin_futures_user",
 }
-
-
-@attrs.frozen
-class Credentials:
-    """The API key and its loaded signer; the secret itself is not kept.
-
-    Loading happens in the caller's thread when a socket or request is started, so a bad
-    key or PEM file raises there, before any I/O, and the reactor thread never reads files.
-    """
-
-    api_key: str
-    signer: Signer = attrs.field(repr=False)
-
-    @classmethod
-    def find(cls, options: Any, client: Any) -> Credentials:
-        """From the ``api_key``/``api_secret`` options, else ``client.API_KEY``/``API_SECRET``."""
-        key = options.api_key or getattr(client, "API_KEY", None)
-        secret = options.api_secret or getattr(client, "API_SECRET", None)
-        missing = [n for n, v in (("api_key", key), ("api_secret", secret)) if not v]
-        if missing:
-            raise MissingCredentialsError(
-                f"account sockets need {' and '.join(missing)}: pass them as options or "
-                "give a client with API_KEY and API_SECRET"
-            )
-        assert secret is not None
-        return cls(str(key), load_signer(secret))
-
-
-def rest_root(url: str | None) -> str | None:
-    """``https://api.binance.com`` from python-binance's ``API_URL`` (``…/api``) and the like."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+#: kinds carried by the venue's one account WebSocket API connection
+ACCOUNT_API_KINDS = ("user", "margin", "isolated")
+#: kinds carried by a listen-key stream of their own
+_LISTEN_KEY_KINDS = ("futures", "coin_futures", "us_spot")
 
 
 class AccountSocket(LegacySocket):
     """A legacy account socket: a WebSocket API subscription or a listen-key stream."""
 
-    def __init__(self, key: str, kind: str, callback: Callable, symbol: str | None) -> None:
-        super().__init__(None, key, callback)
+    def __init__(
+        self,
+        venue: Venue,
+        registry: SocketRegistry,
+        key: str,
+        kind: str,
+        callback: Callable,
+        symbol: str | None,
+    ) -> None:
+        super().__init__(venue, registry, key, callback)
         self.kind = kind
         self.symbol = symbol
         self.subscription: UserDataSubscription | None = None
         self.stream: ListenKeyStream | None = None
 
-    def open(self, manager: Any) -> None:
+    def open(self) -> None:
         """On the reactor thread: start the right mechanism for this kind."""
-        self.manager = manager
         if self.stopped:
             return
-        if self.kind in ("futures", "coin_futures", "us_spot"):
-            self.stream = manager._listen_key_stream(self.kind, self)
+        venue = self.venue
+        if self.kind in _LISTEN_KEY_KINDS:
+            self.stream = venue.listen_key_stream(self.kind, self)
             self.stream.start().addErrback(self.failed)
             return
-        api = manager._account_api()
+        api = venue.account_api()
         if self.kind == "user":
             d = api.subscribe_user_data(self.deliver, on_error=self.report)
         else:
-            rest = manager._rest("rest_url")
+            rest = venue.rest("rest_url")
             d = subscribe_margin(api, rest, self.deliver, symbol=self.symbol, on_error=self.report)
         d.addCallbacks(self.subscribed, self.failed)
 

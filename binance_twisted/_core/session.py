@@ -12,11 +12,13 @@ market streams and the WebSocket API alike:
 * the 24 h limit and ``serverShutdown``: a replacement session is opened and prepared first,
   then switched to, then the old one is closed (make-before-break); *how* a subclass hands
   its traffic over lives in a :class:`Rotation` subclass;
-* control messages go through a :class:`~binance_twisted.pacing.Pacer` (Binance's 5 msg/s);
+* control messages go through a :class:`~binance_twisted._core.pacing.Pacer` (Binance's 5 msg/s);
 * lifecycle events and counters for the user.
 
-Subclasses say what a session carries: :class:`~binance_twisted.connection.StreamConnection`
-(market streams) and :class:`~binance_twisted.wsapi.WebSocketAPI` (requests and user data).
+Subclasses say what a session carries: :class:`~binance_twisted.market.StreamConnection`
+(market streams), :class:`~binance_twisted.wsapi.WebSocketAPI` (requests and user data) and
+:class:`~binance_twisted.accounts.ListenKeyStream` (a listen key's events). The silence limit
+follows the connection's market (:mod:`binance_twisted.venues`) unless the policy sets one.
 Nothing here knows about threads.
 """
 
@@ -26,7 +28,6 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-import attrs
 from autobahn.twisted.websocket import connectWS
 from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet import defer
@@ -36,93 +37,26 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from binance_twisted._core.pacing import Pacer, Unpaced
+from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.protocol import (
+    SessionFactory,
+    SessionProtocol,
+    close_session,
+    fail_requests,
+)
+from binance_twisted._core.rotation import Rotation
+from binance_twisted._core.stats import ConnectionStats
+from binance_twisted._core.throttle import LogThrottle
+from binance_twisted._core.tls import client_tls_options, describe_tls_failure
 from binance_twisted._json import dumps
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, NotConnectedError
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.pacing import Pacer, Unpaced
-from binance_twisted.protocol import SessionFactory, StreamProtocol
-from binance_twisted.stats import ConnectionStats
-from binance_twisted.tls import client_tls_options, describe_tls_failure
+from binance_twisted.venues import MarketProfile
 
-__all__ = ["ConnectionPolicy", "ReconnectingSession", "Rotation"]
+__all__ = ["ReconnectingSession"]
 
 log = Logger(namespace="binance_twisted.connection")
-
-
-def _positive(instance: object, attribute: attrs.Attribute, value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise ValueError(f"{attribute.name} must be a positive number, got {value!r}")
-
-
-def _retries(instance: object, attribute: attrs.Attribute, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(f"max_retries must be None (retry forever) or an int >= 0, got {value!r}")
-
-
-@attrs.frozen
-class ConnectionPolicy:
-    """How a connection retries, watches and rotates. Defaults suit Binance Spot in 2026."""
-
-    #: consecutive failed attempts before giving up; ``None`` retries forever
-    max_retries: int | None = attrs.field(default=None, validator=_retries)
-    #: first retry delay (jittered); Twisted's factor grows it up to ``max_delay``
-    initial_delay: float = attrs.field(default=0.25, validator=_positive)
-    max_delay: float = attrs.field(default=30.0, validator=_positive)
-    backoff_factor: float = attrs.field(default=2.0, validator=_positive)
-    #: each retry delay is multiplied by a uniform factor in ``1 ± jitter``
-    jitter: float = attrs.field(default=0.2)
-
-    @jitter.validator
-    def _check_jitter(self, attribute: attrs.Attribute, value: float) -> None:
-        if not 0 <= value < 1:
-            raise ValueError(f"jitter must be in [0, 1), got {value!r}")
-
-    #: seconds a session must stay open before the backoff resets
-    healthy_after: float = attrs.field(default=30.0, validator=_positive)
-    #: drop a session that received nothing (data or ping) for this long; ``None`` disables
-    stall_timeout: float | None = attrs.field(default=60.0, validator=_positive)
-    #: rotate make-before-break after this long (Binance ends sessions at 24 h); ``None`` disables
-    rotate_after: float | None = attrs.field(default=23 * 3600.0, validator=_positive)
-    #: longest a rotation overlaps the old and the new session before switching anyway
-    handover_timeout: float = attrs.field(default=10.0, validator=_positive)
-    #: control messages per second (Binance closes at more than 5, pongs included)
-    control_rate: float = attrs.field(default=4.0, validator=_positive)
-    max_streams: int = attrs.field(default=1024, validator=_positive)
-    max_url_length: int = attrs.field(default=2000, validator=_positive)
-    max_request_length: int = attrs.field(default=8000, validator=_positive)
-    #: seconds for TCP, TLS and the WebSocket handshake; at least 1 (autobahn's timers
-    #: round deadlines down to whole seconds, so shorter values would fire at once)
-    open_timeout: float = attrs.field(default=10.0)
-
-    @open_timeout.validator
-    def _check_open_timeout(self, attribute: attrs.Attribute, value: float) -> None:
-        if not value >= 1:
-            raise ValueError(f"open_timeout must be at least 1 second, got {value!r}")
-
-    def __attrs_post_init__(self) -> None:
-        if self.control_rate > 5:
-            raise ValueError(
-                f"control_rate must be at most 5 messages per second, got {self.control_rate}"
-            )
-
-
-class _Throttle:
-    """At most one log line per ``period`` seconds per key, counting what it swallowed."""
-
-    def __init__(self, clock: IReactorTime, period: float = 10.0) -> None:
-        self._clock = clock
-        self._period = period
-        self._last: dict[str, float] = {}
-        self._suppressed: dict[str, int] = {}
-
-    def allow(self, key: str) -> int | None:
-        """``None`` to stay quiet, else how many were suppressed since the last line."""
-        now = self._clock.seconds()
-        if now - self._last.get(key, float("-inf")) < self._period:
-            self._suppressed[key] = self._suppressed.get(key, 0) + 1
-            return None
-        self._last[key] = now
-        return self._suppressed.pop(key, 0)
 
 
 def drop(stream: str, data: Any, envelope: dict) -> None:
@@ -139,11 +73,16 @@ class ReconnectingSession:
         base_url: str,
         *,
         policy: ConnectionPolicy,
+        profile: MarketProfile,
         trust_root: IOpenSSLTrustRoot,
         on_event: Callable[[ConnectionEvent], None],
     ) -> None:
         self.name = name
         self.policy = policy
+        #: the venue's facts for this connection's market (ping cadence, limits)
+        self.profile = profile
+        #: seconds of silence after which a session is dropped (``None``: never)
+        self.stall_timeout = policy.stall_limit(profile)
         self.stats = ConnectionStats(url=base_url.rstrip("/"))
         self._reactor = reactor
         self._base = base_url.rstrip("/")
@@ -151,8 +90,8 @@ class ReconnectingSession:
         self._on_event = on_event
         self._factory: SessionFactory | None = None
         self._retired: list[SessionFactory] = []
-        self._session: StreamProtocol | None = None
-        self._rotation: Any = None
+        self._session: SessionProtocol | None = None
+        self._rotation: Any = None  # the subclass's Rotation under way, if any
         self._closers: list[defer.Deferred] = []
         self._next_id = 1
         self._state = "idle"
@@ -162,7 +101,20 @@ class ReconnectingSession:
         self._rotate_call: IDelayedCall | None = None
         self._tail_call: IDelayedCall | None = None
         self._watchdog: LoopingCall | None = None
-        self._throttle = _Throttle(reactor)
+        self._throttle = LogThrottle(reactor)
+
+    #: how this kind of connection hands its traffic over to a replacement session
+    rotation_class: type[Rotation] = Rotation
+
+    @property
+    def clock(self) -> IReactorTime:
+        """The reactor this connection schedules on (injected; a ``Clock`` in tests)."""
+        return self._reactor
+
+    @property
+    def base_url(self) -> str:
+        """Where this connection's sessions go (without a trailing slash)."""
+        return self._base
 
     @property
     def state(self) -> str:
@@ -184,13 +136,13 @@ class ReconnectingSession:
         """How control messages leave: paced under Binance's 5 msg/s by default."""
         return Pacer(self._reactor, self.policy.control_rate, send)
 
-    def _prepare(self, proto: StreamProtocol) -> None:
+    def _prepare(self, proto: SessionProtocol) -> None:
         """A protocol was built for a new attempt (before its handshake)."""
 
-    def _opened(self, proto: StreamProtocol) -> None:
+    def _opened(self, proto: SessionProtocol) -> None:
         """A session (current or rotation candidate) finished its handshake."""
 
-    def _activate(self, proto: StreamProtocol) -> None:
+    def _activate(self, proto: SessionProtocol) -> None:
         """A session becomes current by (re)connecting, not by rotation: route its traffic."""
 
     def _became_current(self) -> None:
@@ -199,14 +151,11 @@ class ReconnectingSession:
     def _stopping(self, error: Exception) -> None:
         """The connection closes or gave up: fail whatever waits for a session."""
 
-    def _make_rotation(self, reason: str) -> Rotation:
-        raise NotImplementedError
-
-    def response_received(self, proto: StreamProtocol, message: dict) -> None:
+    def response_received(self, proto: SessionProtocol, message: dict) -> None:
         """A message with ``id`` (a reply to a request)."""
         raise NotImplementedError
 
-    def unwrapped_message(self, proto: StreamProtocol, message: Any) -> None:
+    def unwrapped_message(self, proto: SessionProtocol, message: Any) -> None:
         """A message that is neither a combined-stream payload nor a reply."""
         raise NotImplementedError
 
@@ -217,7 +166,9 @@ class ReconnectingSession:
         if self._session is None or self._rotation is not None or self._state != "running":
             return
         log.info("{name}: rotating ({reason})", name=self.name, reason=reason)
-        self._rotation = self._make_rotation(reason)
+        factory = self._new_factory()
+        self._rotation = self.rotation_class(self, reason, self._session, factory)
+        self._connect(factory)
 
     def close(self) -> defer.Deferred:
         """Stop retrying, close every session; fires when all sockets are gone."""
@@ -240,16 +191,16 @@ class ReconnectingSession:
 
     # -- what the protocol and factory call ------------------------------------------------
 
-    def prepare_session(self, factory: SessionFactory, proto: StreamProtocol) -> None:
+    def prepare_session(self, factory: SessionFactory, proto: SessionProtocol) -> None:
         """Wire a freshly built protocol to this connection (before its handshake)."""
-        proto.owner = self  # type: ignore[assignment]
+        proto.owner = self
         proto.stats = self.stats
         proto.seconds = self._reactor.seconds
-        proto.deliver = drop
+        proto.deliver_to(drop)
         proto.pacer = self._pacer(_sender(proto))
         self._prepare(proto)
 
-    def session_opened(self, proto: StreamProtocol) -> None:
+    def session_opened(self, proto: SessionProtocol) -> None:
         """The handshake succeeded: prepare the session, then go live or hand over."""
         factory = proto.factory
         now = self._reactor.seconds()
@@ -265,14 +216,14 @@ class ReconnectingSession:
             self._go_live(proto, now)
 
     def session_lost(
-        self, factory: SessionFactory, proto: StreamProtocol | None, failure: Failure
+        self, factory: SessionFactory, proto: SessionProtocol | None, failure: Failure
     ) -> None:
         """A session ended or an attempt failed: report it and decide what comes next."""
         reason = _describe(proto, failure)
         self._last_reason = reason
         if proto is not None:
             proto.pacer.stop()
-            proto.deliver = drop
+            proto.deliver_to(drop)
         if self._rotation is not None and factory is self._rotation.factory:
             self._rotation.candidate_lost(reason)
         elif factory is self._factory:
@@ -288,7 +239,7 @@ class ReconnectingSession:
             )
         self._maybe_closed()
 
-    def decode_failed(self, proto: StreamProtocol, payload: bytes | None) -> None:
+    def decode_failed(self, proto: SessionProtocol, payload: bytes | None) -> None:
         """An undecodable frame: counted, logged at a sane rate, reported; the session goes on."""
         self.stats.decode_errors += 1
         size = len(payload) if payload else 0
@@ -303,7 +254,7 @@ class ReconnectingSession:
 
     def _new_factory(self) -> SessionFactory:
         policy = self.policy
-        factory = SessionFactory(self, self.url_for_attempt(), self._reactor)  # type: ignore[arg-type]
+        factory = SessionFactory(self, self.url_for_attempt(), self._reactor)
         factory.initialDelay = factory.delay = policy.initial_delay
         factory.maxDelay = policy.max_delay  # type: ignore[assignment]
         factory.factor = policy.backoff_factor
@@ -329,7 +280,7 @@ class ReconnectingSession:
             )
         connectWS(factory, tls, timeout=self.policy.open_timeout)
 
-    def _go_live(self, proto: StreamProtocol, now: float) -> None:
+    def _go_live(self, proto: SessionProtocol, now: float) -> None:
         self._session = proto
         self._activate(proto)
         stats = self.stats
@@ -346,7 +297,7 @@ class ReconnectingSession:
         self._became_current()
 
     def _current_lost(
-        self, factory: SessionFactory, proto: StreamProtocol | None, reason: str
+        self, factory: SessionFactory, proto: SessionProtocol | None, reason: str
     ) -> None:
         if proto is not None and proto is self._session:
             self._session = None
@@ -361,11 +312,10 @@ class ReconnectingSession:
         if self._rotation is not None:
             self._rotation.old_lost()
             return
-        factory.retry()
-        if factory._callID is None:
+        delay = factory.schedule_retry()
+        if delay is None:
             self._give_up(factory.retries, reason)
         else:
-            delay = factory._callID.getTime() - self._reactor.seconds()
             log.info(
                 "{name}: {reason}; retry {attempt} in {delay:.2f} s",
                 name=self.name,
@@ -386,7 +336,7 @@ class ReconnectingSession:
         self._emit(EventKind.GAVE_UP, reason=reason, attempt=attempts)
         self._stopping(ConnectionGaveUpError(self.name, attempts, reason))
 
-    def _arm_timers(self, proto: StreamProtocol) -> None:
+    def _arm_timers(self, proto: SessionProtocol) -> None:
         self._stop_timers()
         policy = self.policy
         factory = proto.factory
@@ -395,10 +345,10 @@ class ReconnectingSession:
             # spread rotations of many connections over the last 5 % of the window
             delay = policy.rotate_after * random.uniform(0.95, 1.0)
             self._rotate_call = self._reactor.callLater(delay, self._rotate_on_schedule)
-        if policy.stall_timeout is not None:
+        if self.stall_timeout is not None:
             self._watchdog = LoopingCall(self._check_stall, proto)
             self._watchdog.clock = self._reactor
-            self._watchdog.start(policy.stall_timeout / 4, now=False)
+            self._watchdog.start(self.stall_timeout / 4, now=False)
 
     def _stop_timers(self) -> None:
         for call in (self._healthy_call, self._rotate_call, self._tail_call):
@@ -413,8 +363,8 @@ class ReconnectingSession:
         self._rotate_call = None
         self.rotate("lifetime")
 
-    def _check_stall(self, proto: StreamProtocol) -> None:
-        timeout = self.policy.stall_timeout
+    def _check_stall(self, proto: SessionProtocol) -> None:
+        timeout = self.stall_timeout
         assert timeout is not None
         now = self._reactor.seconds()
         last = max(self.stats.last_message_time or 0.0, proto.last_ping, proto.opened_at or 0.0)
@@ -427,7 +377,11 @@ class ReconnectingSession:
         proto.close_reason = f"stalled: {reason}"
         proto.dropConnection(abort=True)
 
-    def _complete_rotation(self, rotation: Rotation) -> None:
+    def is_rotating(self, rotation: Rotation) -> bool:
+        """Whether ``rotation`` is the one under way (a finished or abandoned one is not)."""
+        return self._rotation is rotation
+
+    def complete_rotation(self, rotation: Rotation) -> None:
         """The candidate carries everything now: make it current, retire the old session."""
         candidate = rotation.candidate
         assert candidate is not None
@@ -438,7 +392,7 @@ class ReconnectingSession:
         self._rotation = None
         self._factory = rotation.factory
         self._session = candidate
-        rotation.old.deliver = drop
+        rotation.old.deliver_to(drop)
         rotation.retire_old()
         self.stats.rotations += 1
         self.stats.connected = True
@@ -458,7 +412,7 @@ class ReconnectingSession:
         self._tail_call = None
         rotation.stop_filtering()
 
-    def _abandon_rotation(self, rotation: Rotation, reason: str) -> None:
+    def abandon_rotation(self, rotation: Rotation, reason: str) -> None:
         """The candidate failed: keep the old session and try again later."""
         self._rotation = None
         rotation.factory.stopTrying()
@@ -473,7 +427,7 @@ class ReconnectingSession:
                 self._rotate_call.cancel()
             self._rotate_call = self._reactor.callLater(60.0, self._rotate_on_schedule)
 
-    def _promote_candidate(self, rotation: Rotation) -> None:
+    def promote_candidate(self, rotation: Rotation) -> None:
         """The old session died before the candidate opened: its lineage becomes current."""
         if self._factory is not None:
             self._factory.stopTrying()
@@ -483,7 +437,7 @@ class ReconnectingSession:
 
     def _send_request(
         self,
-        proto: StreamProtocol,
+        proto: SessionProtocol,
         method: str,
         params: Any,
         d: defer.Deferred | None = None,
@@ -500,7 +454,7 @@ class ReconnectingSession:
         proto.pacer.send(dumps(message))
         return d
 
-    def _live_sessions(self) -> list[StreamProtocol]:
+    def _live_sessions(self) -> list[SessionProtocol]:
         sessions = [self._session] if self._session is not None else []
         if self._rotation is not None and self._rotation.candidate is not None:
             sessions.append(self._rotation.candidate)
@@ -541,80 +495,7 @@ class ReconnectingSession:
             log.failure("{name}: event handler raised on {kind}", name=self.name, kind=kind.value)
 
 
-class Rotation:
-    """Make-before-break from ``old`` to a candidate session; subclasses hand traffic over.
-
-    The candidate is dialled at once. When it is open, :meth:`begin` lets the subclass
-    prepare it (subscribe, resubscribe); the subclass calls :meth:`finish` when the
-    candidate carries everything, and ``handover_timeout`` calls it regardless.
-    """
-
-    def __init__(self, session: ReconnectingSession, reason: str) -> None:
-        assert session._session is not None
-        self.session = session
-        self.reason = reason
-        self.old: StreamProtocol = session._session
-        self.candidate: StreamProtocol | None = None
-        self.finished = False
-        self.deadline: IDelayedCall | None = None
-        self.factory = session._new_factory()
-        session._connect(self.factory)
-
-    def candidate_opened(self, proto: StreamProtocol) -> None:
-        self.candidate = proto
-        clock = self.session._reactor
-        self.deadline = clock.callLater(self.session.policy.handover_timeout, self.finish)
-        self.begin(proto)
-
-    def begin(self, proto: StreamProtocol) -> None:
-        """The candidate is open: start moving traffic (subclass)."""
-
-    def flush(self) -> None:
-        """Before completing: move whatever is still pending (subclass)."""
-
-    def lingers(self) -> bool:
-        """Whether the new session still needs filtering after the switch."""
-        return False
-
-    def stop_filtering(self) -> None:
-        """After the switch (and any lingering): the new session delivers normally."""
-
-    def restore_old(self) -> None:
-        """The candidate failed: the old session delivers normally again."""
-
-    def retire_old(self) -> None:
-        """After the switch: close the old session."""
-        close_session(self.old)
-
-    def finish(self) -> None:
-        """Switch whatever is left and complete."""
-        if self.session._rotation is not self:
-            return
-        self.flush()
-        self.finished = True
-        self.cancel_deadline()
-        self.session._complete_rotation(self)
-
-    def candidate_lost(self, reason: str) -> None:
-        self.cancel_deadline()
-        self.restore_old()
-        self.session._abandon_rotation(self, reason)
-
-    def old_lost(self) -> None:
-        """The old session died first: switch to the candidate now, or wait for it to open."""
-        if self.candidate is not None:
-            self.finish()
-        else:
-            self.cancel_deadline()
-            self.session._promote_candidate(self)
-
-    def cancel_deadline(self) -> None:
-        if self.deadline is not None and self.deadline.active():
-            self.deadline.cancel()
-        self.deadline = None
-
-
-def _sender(proto: StreamProtocol) -> Callable[[bytes], None]:
+def _sender(proto: SessionProtocol) -> Callable[[bytes], None]:
     def send(payload: bytes) -> None:
         if proto.state == WebSocketProtocol.STATE_OPEN:
             proto.sendMessage(payload, isBinary=False)
@@ -622,23 +503,7 @@ def _sender(proto: StreamProtocol) -> Callable[[bytes], None]:
     return send
 
 
-def close_session(proto: StreamProtocol) -> None:
-    """Close politely if open, else just drop the transport (handshake not finished)."""
-    if proto.state == WebSocketProtocol.STATE_OPEN:
-        proto.sendClose(1000)
-    elif proto.transport is not None and proto.state != WebSocketProtocol.STATE_CLOSED:
-        proto.dropConnection(abort=True)
-
-
-def fail_requests(proto: StreamProtocol, error: Exception) -> None:
-    """Fail every request of ``proto`` still waiting for its reply."""
-    pending, proto.pending = proto.pending, {}
-    for _method, _params, deferred in pending.values():
-        if not deferred.called:
-            deferred.errback(error)
-
-
-def _describe(proto: StreamProtocol | None, failure: Failure) -> str:
+def _describe(proto: SessionProtocol | None, failure: Failure) -> str:
     if proto is not None and proto.close_reason:
         return proto.close_reason
     return describe_tls_failure(failure) or failure.getErrorMessage()

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from binance_twisted import legacy_paths
-from binance_twisted.manager import BinanceSocketManager
+from binance_twisted.legacy import plans
+from binance_twisted.legacy.manager import BinanceSocketManager
 
 __all__ = ["ThreadedWebsocketManager"]
 
@@ -53,7 +53,7 @@ class ThreadedWebsocketManager(BinanceSocketManager):
 
     def start_symbol_miniticker_socket(self, callback: Callable, symbol: str) -> str | bool:
         """``<sym>@miniTicker`` (1.x)."""
-        return self._start(legacy_paths.symbol_miniticker(symbol), callback)
+        return self._start(plans.symbol_miniticker(symbol), callback)
 
     def start_futures_multiplex_socket(
         self, callback: Callable, streams: Iterable[str], futures_type: Any = None
@@ -67,4 +67,4 @@ class ThreadedWebsocketManager(BinanceSocketManager):
             "USD_M",
         ):
             raise ValueError(f"futures_type must be USD-M futures, got {futures_type!r}")
-        return self._start(legacy_paths.futures_multiplex(streams), callback)
+        return self._start(plans.futures_multiplex(streams), callback)

@@ -27,14 +27,19 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.threadable import isInIOThread
 
-from binance_twisted.book import OrderBook
-from binance_twisted.depthcache import DepthSynchroniser, check_book_options, diff_stream
+from binance_twisted.depth.book import OrderBook
+from binance_twisted.depth.synchroniser import DepthSynchroniser, check_book_options, diff_stream
 from binance_twisted.errors import BinanceTwistedError, SyncTimeoutError
-from binance_twisted.legacy_sockets import LegacySocket
-from binance_twisted.manager import BinanceSocketManager
-from binance_twisted.reactor_thread import ReactorStoppedError, call_in_reactor
+from binance_twisted.legacy.manager import BinanceSocketManager
+from binance_twisted.legacy.reactor_thread import (
+    ReactorStoppedError,
+    call_in_reactor,
+    reactor_stopped,
+)
+from binance_twisted.legacy.sockets import LegacySocket, SocketRegistry
+from binance_twisted.legacy.threaded import ThreadedWebsocketManager
+from binance_twisted.legacy.venue import Venue
 from binance_twisted.streams import check_symbol
-from binance_twisted.threaded import ThreadedWebsocketManager
 
 __all__ = [
     "BaseDepthCacheManager",
@@ -120,7 +125,8 @@ class DepthCacheSocket(LegacySocket):
 
     def __init__(
         self,
-        manager: BinanceSocketManager,
+        venue: Venue,
+        registry: SocketRegistry,
         key: str,
         stream: str,
         depth_cache: DepthCache,
@@ -128,7 +134,7 @@ class DepthCacheSocket(LegacySocket):
         settings: dict[str, Any],
         on_failure: Callable[[], Any],
     ) -> None:
-        super().__init__(manager, key, callback if callback is not None else _ignore)
+        super().__init__(venue, registry, key, callback if callback is not None else _ignore)
         self.stream = stream
         self.depth_cache = depth_cache
         self.settings = settings
@@ -157,9 +163,9 @@ class DepthCacheSocket(LegacySocket):
             self._failed()
 
     def _open(self) -> None:
-        client, rest, scheduler = self.manager._depth_sources(self.settings["market"], self.stream)
+        client, rest, scheduler = self.venue.depth_sources(self.settings["market"])
         synchroniser = DepthSynchroniser(
-            self.manager._reactor,
+            self.venue.reactor,
             client,
             rest,
             self.depth_cache.symbol,
@@ -215,7 +221,7 @@ class DepthCacheSocket(LegacySocket):
             return
         self.deliver(None)
         self.stopped = True
-        self.manager._forget(self)
+        self.registry.forget(self)
         self._on_failure()
 
 
@@ -295,17 +301,32 @@ class BaseDepthCacheManager:
         depth_cache = self._depth_cache
         stream = diff_stream(symbol, speed)
 
+        venue = self._bm.venue
+        if reactor_stopped(venue.reactor):
+            raise ReactorStoppedError()
+        venue.check_depth(self._market)  # fails here, before any I/O
+
         def make(key: str) -> DepthCacheSocket:
             return DepthCacheSocket(
-                self._bm, key, stream, depth_cache, callback, settings, self._stopped_by_error
+                venue,
+                self._bm.registry,
+                key,
+                stream,
+                depth_cache,
+                callback,
+                settings,
+                self._stopped_by_error,
             )
 
-        self._socket = self._bm._start_depth_cache(self._market, stream, _key or stream, make)
-        self._conn_key = self._socket.key
+        socket = self._bm.registry.add_unique(_key or stream, make)
+        assert isinstance(socket, DepthCacheSocket)
+        self._socket = socket
+        self._conn_key = socket.key
+        venue.call_soon(socket.open)
         try:
             if not self._bm.is_alive():
                 self._bm.start()
-            if sync_timeout is not None and not (isInIOThread() and self._bm._reactor.running):
+            if sync_timeout is not None and not (isInIOThread() and venue.reactor.running):
                 self._wait_for_sync(sync_timeout)
         except BaseException:  # a timeout, the cache's error, or Ctrl-C: leave nothing running
             self.close()
@@ -345,7 +366,7 @@ class BaseDepthCacheManager:
         socket = self._socket
         socket.stopped = True  # no callback starts after this
         try:
-            call_in_reactor(self._bm._reactor, self._bm._discard, socket, timeout=_CLOSE_WAIT)
+            call_in_reactor(self._bm.reactor, socket.discard, timeout=_CLOSE_WAIT)
         except ReactorStoppedError:
             pass  # nothing runs any more
         except BinanceTwistedError:

@@ -1,6 +1,6 @@
 """The WebSocket API: requests by id over one persistent connection, and user-data streams.
 
-:class:`WebSocketAPI` is a :class:`~binance_twisted.session.ReconnectingSession` (backoff,
+:class:`WebSocketAPI` is a :class:`~binance_twisted._core.session.ReconnectingSession` (backoff,
 watchdog, 24 h and ``serverShutdown`` rotation, events) that carries:
 
 * **requests**: ``request(method, params, signed=...)`` fires with the ``result``; every
@@ -19,7 +19,6 @@ watchdog, 24 h and ``serverShutdown`` rotation, events) that carries:
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,13 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
+from binance_twisted import venues
+from binance_twisted._core.pacing import Unpaced
+from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.protocol import SessionProtocol, close_session
+from binance_twisted._core.rotation import Rotation
+from binance_twisted._core.session import ReconnectingSession
+from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted._json import dumps
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import (
@@ -39,32 +45,61 @@ from binance_twisted.errors import (
     RequestTimeoutError,
 )
 from binance_twisted.events import ConnectionEvent
-from binance_twisted.pacing import Unpaced
-from binance_twisted.protocol import StreamProtocol
-from binance_twisted.session import ConnectionPolicy, ReconnectingSession, Rotation, close_session
 from binance_twisted.signing import Signer, load_signer, sign_ws_params
-from binance_twisted.tls import TrustRoot, load_trust_root
-from binance_twisted.wsapi_methods import WsApiMethods, check_market
+from binance_twisted.wsapi.methods import WsApiMethods
+from binance_twisted.wsapi.table import check_market
 
 __all__ = ["UserDataSubscription", "WebSocketAPI"]
 
 log = Logger(namespace="binance_twisted.wsapi")
 
 _INVALID_TIMESTAMP = -1021
+#: the ws_* market names of this module → the venue profile's market names
+_PROFILE_MARKETS = {"spot": "spot", "futures": "usdm"}
 _RECENT_EVENTS = 4096
+
+
+class _ApiHandover(Rotation):
+    """Rotation of the WS API: resubscribe on the candidate, then switch.
+
+    New requests keep going to the old session until the switch; afterwards the old one is
+    closed once its last in-flight request is answered (or its timeout fired).
+    """
+
+    session: WebSocketAPI
+
+    def begin(self, proto: SessionProtocol) -> None:
+        self.subscribed()
+
+    def subscribed(self) -> None:
+        candidate = self.candidate
+        if candidate is None:
+            return
+        if all(candidate in s.ids for s in self.session._subscriptions if s.active):
+            self.finish()
+
+    def lingers(self) -> bool:
+        return bool(self.session._subscriptions)
+
+    def retire_old(self) -> None:
+        """Close the old session once its in-flight requests are answered (or timed out)."""
+        self.session._draining.add(self.old)
+        self.session._close_drained()
 
 
 class WebSocketAPI(WsApiMethods, ReconnectingSession):
     """One connection to Binance's WebSocket API (``ws_api_url`` of ``endpoints``).
 
     ``market="futures"`` (or :meth:`futures`) marks a USD-M futures connection; the
-    python-binance ``ws_*`` methods (:mod:`binance_twisted.wsapi_methods`) check it.
+    python-binance ``ws_*`` methods (:mod:`binance_twisted.wsapi.methods`) check it.
 
     ``api_key`` and ``private_key_or_secret`` (an HMAC secret, an RSA/Ed25519 PEM key or path,
     or a loaded :class:`~binance_twisted.signing.Signer`) are needed for signed requests and
     user data only. ``return_rate_limits=False`` asks Binance to leave ``rateLimits`` out of
     replies.
     """
+
+    rotation_class = _ApiHandover
 
     def __init__(
         self,
@@ -91,15 +126,18 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
             raise ValueError(f"url must start with wss:// or ws://, got {base!r}")
         if request_timeout <= 0:
             raise ValueError(f"request_timeout must be positive, got {request_timeout!r}")
+        market = check_market(market)
         super().__init__(
             reactor,
             name,
             base,
             policy=policy if policy is not None else ConnectionPolicy(),
+            profile=venues.profile(_PROFILE_MARKETS[market], endpoints.name),
             trust_root=load_trust_root(trust_root),
             on_event=on_event if on_event is not None else _ignore,
         )
-        self.market = check_market(market)
+        #: ``"spot"`` or ``"futures"``: which ``ws_*`` methods this connection serves
+        self.market = market
         self.api_key = api_key
         self._signer: Signer | None = (
             private_key_or_secret
@@ -117,7 +155,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         self._subscriptions: list[UserDataSubscription] = []
         self._recent: deque[bytes] = deque(maxlen=_RECENT_EVENTS)
         self._recent_set: set[bytes] = set()
-        self._draining: set[StreamProtocol] = set()
+        self._draining: set[SessionProtocol] = set()
 
     def __repr__(self) -> str:
         keyed = "with key" if self.api_key else "no key"
@@ -228,7 +266,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         separator = "&" if "?" in self._base else "?"
         return f"{self._base}{separator}returnRateLimits=false"
 
-    def _opened(self, proto: StreamProtocol) -> None:
+    def _opened(self, proto: SessionProtocol) -> None:
         for subscription in self._subscriptions:
             subscription.resubscribe(proto)
 
@@ -247,10 +285,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         for subscription in list(self._subscriptions):
             subscription.connection_ended(error)
 
-    def _make_rotation(self, reason: str) -> Rotation:
-        return _ApiHandover(self, reason)
-
-    def response_received(self, proto: StreamProtocol, message: dict) -> None:
+    def response_received(self, proto: SessionProtocol, message: dict) -> None:
         """A reply: fire its request; keep the rate limits it reports."""
         limits = message.get("rateLimits")
         if limits is not None:
@@ -267,11 +302,12 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         if status == 200:
             d.callback(message.get("result"))
         else:
-            d.errback(_api_error(method, status, message.get("error") or {}))
+            now = self._reactor.seconds()
+            d.errback(_api_error(method, status, message.get("error") or {}, now))
         if proto in self._draining:
             self._close_drained()
 
-    def unwrapped_message(self, proto: StreamProtocol, message: Any) -> None:
+    def unwrapped_message(self, proto: SessionProtocol, message: Any) -> None:
         """An event: user data (routed by ``subscriptionId``) or ``serverShutdown``."""
         if type(message) is not dict or type(message.get("event")) is not dict:
             self._report_error("unexpected message dropped", None, key="raw")
@@ -304,7 +340,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
 
     def _send(
         self,
-        proto: StreamProtocol,
+        proto: SessionProtocol,
         method: str,
         params: dict | None,
         signed: bool,
@@ -314,7 +350,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         if signed:
             assert self._signer is not None and self.api_key is not None
             params = dict(params or {})
-            params["timestamp"] = int(time.time() * 1000 + self.time_offset)
+            params["timestamp"] = int(self._reactor.seconds() * 1000 + self.time_offset)
             if self.recv_window is not None and "recvWindow" not in params:
                 params["recvWindow"] = self.recv_window
             params = sign_ws_params(params, self.api_key, self._signer)
@@ -377,7 +413,7 @@ class UserDataSubscription:
         self.on_error = on_error
         self.token_source = token_source
         #: subscriptionId per session (Binance numbers them per connection)
-        self.ids: dict[StreamProtocol, int] = {}
+        self.ids: dict[SessionProtocol, int] = {}
         self.active = True
         self.ready: defer.Deferred = defer.Deferred()
         self._renewal: IDelayedCall | None = None
@@ -400,7 +436,7 @@ class UserDataSubscription:
         d = self.api.request("userDataStream.unsubscribe", {"subscriptionId": subscription_id})
         return d.addCallback(lambda _: None)
 
-    def resubscribe(self, proto: StreamProtocol) -> None:
+    def resubscribe(self, proto: SessionProtocol) -> None:
         """Subscribe on ``proto`` (a new session, or after an unrequested termination)."""
         if not self.active:
             return
@@ -408,7 +444,7 @@ class UserDataSubscription:
         d = self._subscribe_request(proto)
         d.addCallbacks(self._subscribed, self._failed, callbackArgs=(proto,), errbackArgs=(proto,))
 
-    def deliver(self, proto: StreamProtocol, event: dict) -> None:
+    def deliver(self, proto: SessionProtocol, event: dict) -> None:
         if event.get("e") == "eventStreamTerminated":
             self.ids.pop(proto, None)
             if self.active and proto is self.api._session:
@@ -435,7 +471,7 @@ class UserDataSubscription:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _subscribe_request(self, proto: StreamProtocol) -> defer.Deferred:
+    def _subscribe_request(self, proto: SessionProtocol) -> defer.Deferred:
         api = self.api
         if self.kind == "signature":
             d: defer.Deferred = defer.Deferred()
@@ -459,7 +495,7 @@ class UserDataSubscription:
 
         return d.addCallback(subscribe)
 
-    def _subscribed(self, result: Any, proto: StreamProtocol) -> None:
+    def _subscribed(self, result: Any, proto: SessionProtocol) -> None:
         self.ids[proto] = int(result["subscriptionId"])
         self._resynced = False
         if not self.ready.called:
@@ -468,7 +504,7 @@ class UserDataSubscription:
         if isinstance(handover, _ApiHandover) and proto is handover.candidate:
             handover.subscribed()
 
-    def _failed(self, failure: Any, proto: StreamProtocol) -> None:
+    def _failed(self, failure: Any, proto: SessionProtocol) -> None:
         error = failure.value
         if (
             isinstance(error, BinanceAPIError)
@@ -499,7 +535,7 @@ class UserDataSubscription:
     def _schedule_renewal(self, expiration_ms: int) -> None:
         """Subscribe a fresh token well before this one expires (10 % or 5 min early)."""
         self._cancel_renewal()
-        remaining = expiration_ms / 1000 - time.time()
+        remaining = expiration_ms / 1000 - self.api.clock.seconds()
         lead = max(remaining * 0.1, min(300.0, remaining / 2))
         self._renewal = self.api._reactor.callLater(max(remaining - lead, 1.0), self._renew)
 
@@ -515,38 +551,10 @@ class UserDataSubscription:
         self._renewal = None
 
 
-class _ApiHandover(Rotation):
-    """Rotation of the WS API: resubscribe on the candidate, then switch.
-
-    New requests keep going to the old session until the switch; afterwards the old one is
-    closed once its last in-flight request is answered (or its timeout fired).
-    """
-
-    session: WebSocketAPI
-
-    def begin(self, proto: StreamProtocol) -> None:
-        self.subscribed()
-
-    def subscribed(self) -> None:
-        candidate = self.candidate
-        if candidate is None:
-            return
-        if all(candidate in s.ids for s in self.session._subscriptions if s.active):
-            self.finish()
-
-    def lingers(self) -> bool:
-        return bool(self.session._subscriptions)
-
-    def retire_old(self) -> None:
-        """Close the old session once its in-flight requests are answered (or timed out)."""
-        self.session._draining.add(self.old)
-        self.session._close_drained()
-
-
-def _api_error(method: str, status: int, error: dict) -> BinanceAPIError:
+def _api_error(method: str, status: int, error: dict, now: float) -> BinanceAPIError:
     data = error.get("data") if isinstance(error.get("data"), dict) else {}
     retry_ms = data.get("retryAfter") if data else None
-    retry_after = max(0.0, retry_ms / 1000 - time.time()) if retry_ms else None
+    retry_after = max(0.0, retry_ms / 1000 - now) if retry_ms else None
     cls = RateLimitedError if status in (418, 429) else BinanceAPIError
     code = error.get("code") if isinstance(error.get("code"), int) else None
     return cls(status, code, str(error.get("msg", "no message")), retry_after, request=method)

@@ -1,35 +1,23 @@
-"""The python-binance 1.x ``ws_*`` methods of :class:`~binance_twisted.wsapi.WebSocketAPI`.
+"""The python-binance 1.x ``ws_*`` methods as data: one :class:`WsApiMethod` row each.
 
-They are generated from one table.
+:data:`METHODS` maps each method name to a row: the WebSocket API method it sends, whether
+it is signed, which market's connection it belongs to (``"spot"``: the Spot WS API,
+``"futures"``: the USD-M futures one at ``ws-fapi``), its required and optional parameters,
+any "one of these is needed" groups, and the parameters a shortcut fixes or defaults
+(``ws_order_limit_buy`` sends ``type=LIMIT``, ``side=BUY``, ``timeInForce=GTC`` unless told
+otherwise). :mod:`binance_twisted.wsapi.methods` turns every row into a method of
+:class:`~binance_twisted.wsapi.WebSocketAPI`, and :mod:`binance_twisted.legacy.blocking` into
+a blocking one of the legacy managers; nothing is written out one by one.
 
-:data:`METHODS` maps each method name to a :class:`WsApiMethod` row: the WebSocket API method
-it sends, whether it is signed, which market's connection it belongs to (``"spot"``: the Spot
-WS API, ``"futures"``: the USD-M futures one at ``ws-fapi``), its required and optional
-parameters, any "one of these is needed" groups, and the parameters a shortcut fixes or
-defaults (``ws_order_limit_buy`` sends ``type=LIMIT``, ``side=BUY``, ``timeInForce=GTC``
-unless told otherwise). :class:`WsApiMethods` turns every row into a method; nothing is
-written out one by one.
+:meth:`WsApiMethod.build` checks the keyword arguments of a call before anything is sent:
+unknown parameters and missing required ones raise a ``ValueError`` that names the method,
+the offending parameter(s) and the allowed ones; ``None`` values are dropped; ``True``/``False``
+go as ``"true"``/``"false"`` (USD-M futures documents its flags as strings; Spot accepts
+either), ``Decimal`` as plain decimal text (``Decimal("1E-8")`` as ``"0.00000001"``) and an
+``Enum`` member as its value; anything else goes as given.
 
-A generated method takes keyword arguments only and, before anything is sent:
-
-* refuses a method of the other market (a futures method on a Spot connection, or the other
-  way round) with ``ValueError``: open the futures connection with
-  :meth:`WsApiMethods.futures`;
-* refuses unknown parameters and missing required ones with a ``ValueError`` that names the
-  method, the offending parameter(s) and the allowed ones;
-* drops ``None`` values, sends ``True``/``False`` as ``"true"``/``"false"`` (USD-M futures
-  documents its flags as strings; Spot accepts either), ``Decimal`` as plain decimal text
-  (``Decimal("1E-8")`` as ``"0.00000001"``) and an ``Enum`` member as its value; anything
-  else goes as given.
-
-It then returns ``self.request(method, params, signed=...)``: a Deferred firing with the
-reply's ``result`` or failing with :class:`~binance_twisted.errors.BinanceAPIError`
-(:class:`~binance_twisted.errors.RateLimitedError` for 429/418). Signed requests get
-``apiKey``, ``timestamp`` and ``signature`` from the connection; ``recvWindow`` is accepted
-by every signed method.
-
-Names and WS API methods follow python-binance 1.x (``binance/client.py``,
-``ws_*``); ``ws_get_all_order_lists``, ``ws_session_*`` and the ``ws_cancel_order_list``,
+Names and WS API methods follow python-binance 1.x (``binance/client.py``, ``ws_*``);
+``ws_get_all_order_lists``, ``ws_session_*`` and the ``ws_cancel_order_list``,
 ``ws_get_order_list`` and ``ws_get_open_order_lists`` aliases are additions of this package.
 Parameter lists follow Binance's Spot ``web-socket-api.md`` and the USD-M futures WebSocket
 API reference. Unlike python-binance, ``ws_create_order`` does not invent a
@@ -42,31 +30,19 @@ import dataclasses
 import enum
 import inspect
 import keyword
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from twisted.internet import defer
-
-from binance_twisted._ws_stubs import WsApiDeclarations
-from binance_twisted.endpoints import Endpoints
-
-__all__ = [
-    "MARKETS",
-    "METHODS",
-    "WsApiMethod",
-    "WsApiMethods",
-    "check_market",
-    "check_table",
-    "signature",
-]
+__all__ = ["MARKETS", "METHODS", "WsApiMethod", "check_market", "check_table"]
 
 #: The markets a WebSocket API connection can serve.
 MARKETS = ("spot", "futures")
 
 _RECV_WINDOW = "recvWindow"
-_MARKET_NAMES = {"spot": "Spot", "futures": "USD-M futures"}
+#: how each market is named in messages
+MARKET_NAMES = {"spot": "Spot", "futures": "USD-M futures"}
 
 
 def check_market(market: object) -> str:
@@ -140,6 +116,11 @@ class WsApiMethod:
                 params[name] = self.defaults[name]
         params.update(self.fixed)
         return params
+
+    def signature(self, returns: Any = inspect.Signature.empty) -> inspect.Signature:
+        """The signature a generated method shows to ``help()`` and ``inspect``."""
+        this = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return inspect.Signature([this, *self.parameters()], return_annotation=returns)
 
     def _hint(self) -> str:
         return f"allowed: {', '.join(self.allowed) or '(none)'}"
@@ -717,86 +698,3 @@ def check_table(rows: Iterable[WsApiMethod]) -> Mapping[str, WsApiMethod]:
 
 #: Every generated method by name (read-only). Iterate ``METHODS.values()`` for the rows.
 METHODS: Mapping[str, WsApiMethod] = check_table(_TABLE)
-
-
-# -- the generated methods ---------------------------------------------------------------------
-
-
-class WsApiMethods(WsApiDeclarations):
-    """Mixin of :class:`~binance_twisted.wsapi.WebSocketAPI`: one method per :data:`METHODS` row.
-
-    The host provides ``request(method, params, signed=...)`` and a ``market`` attribute.
-    Type checkers see the methods through :mod:`binance_twisted._ws_stubs`.
-    """
-
-    #: ``"spot"`` or ``"futures"``; :class:`~binance_twisted.wsapi.WebSocketAPI` sets it.
-    market: str = "spot"
-
-    @classmethod
-    def futures(cls, reactor: Any, endpoints: Endpoints | None = None, **kwargs: Any) -> Any:
-        """A connection to the USD-M futures WebSocket API (``futures_ws_api_url``).
-
-        Takes the same keyword arguments as the constructor, except ``url`` and ``market``.
-        """
-        endpoints = endpoints if endpoints is not None else Endpoints.for_tld("com")
-        url = endpoints.futures_ws_api_url
-        if url is None:
-            raise ValueError(f"{endpoints.name} has no USD-M futures WebSocket API")
-        kwargs.setdefault("name", "ws-fapi")
-        return cls(reactor, endpoints, url=url, market="futures", **kwargs)  # type: ignore[call-arg]
-
-
-def _call(api: Any, row: WsApiMethod, given: dict[str, Any]) -> defer.Deferred:
-    market = getattr(api, "market", "spot")
-    if market != row.market:
-        other = "WebSocketAPI.futures(...)" if row.market == "futures" else "a Spot WebSocketAPI"
-        raise ValueError(
-            f"{row.name}() is a {_MARKET_NAMES[row.market]} method and this connection is for "
-            f"{_MARKET_NAMES.get(market, market)}; use {other}"
-        )
-    params = row.build(given)
-    return api.request(row.method, params or None, signed=row.signed)
-
-
-def signature(row: WsApiMethod, returns: Any = inspect.Signature.empty) -> inspect.Signature:
-    """The signature a generated method shows to ``help()`` and ``inspect``."""
-    this = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return inspect.Signature([this, *row.parameters()], return_annotation=returns)
-
-
-def _docstring(row: WsApiMethod) -> str:
-    kind = "signed" if row.signed else "unsigned"
-    lines = [
-        f"{row.summary or row.method} {_MARKET_NAMES[row.market]} WebSocket API ``{row.method}`` "
-        f"({kind}).",
-        "",
-        f"Required: {', '.join(row.required) or '(none)'}",
-        f"Optional: {', '.join(row.optional) or '(none)'}",
-    ]
-    lines += [f"One of: {', '.join(group)} (at least one)" for group in row.one_of]
-    if row.fixed:
-        lines.append("Sends: " + ", ".join(f"{k}={v}" for k, v in row.fixed.items()))
-    if row.defaults:
-        lines.append("Defaults: " + ", ".join(f"{k}={v}" for k, v in row.defaults.items()))
-    lines += [
-        "",
-        "Keyword arguments only; None values are left out. Fires with the reply's ``result``;",
-        "fails with BinanceAPIError (RateLimitedError for 429/418).",
-    ]
-    return "\n".join(lines)
-
-
-def _make(row: WsApiMethod) -> Callable[..., defer.Deferred]:
-    def method(self: Any, **kwargs: Any) -> defer.Deferred:
-        return _call(self, row, kwargs)
-
-    method.__name__ = row.name
-    method.__qualname__ = f"{WsApiMethods.__name__}.{row.name}"
-    method.__doc__ = _docstring(row)
-    method.__signature__ = signature(row, "Deferred")  # type: ignore[attr-defined]
-    return method
-
-
-for _method_row in METHODS.values():
-    setattr(WsApiMethods, _method_row.name, _make(_method_row))
-del _method_row

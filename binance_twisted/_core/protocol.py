@@ -1,9 +1,13 @@
 """The autobahn protocol of one WebSocket session: frame → one decode → unwrap → dispatch.
 
-It owns no policy. Everything it learns goes to its ``owner`` (a
-:class:`~binance_twisted.connection.StreamConnection`), and combined-stream payloads go
-straight to ``deliver``, a function the owner swaps during a make-before-break rotation.
-Nothing is logged or copied per message; counters are bumped in place.
+This is where every message starts: autobahn parses the frames, :meth:`onMessageEnd` joins
+the message, :meth:`SessionProtocol.onMessage` decodes it once and sends combined-stream
+payloads straight to ``deliver`` (the market wing's ``StreamConnection.dispatch``, which
+calls the user's callback). Replies with an ``id`` and anything else go to the ``owner``.
+
+It owns no policy. Everything it learns goes to its owner, an :class:`ISessionOwner` (a
+:class:`~binance_twisted._core.session.ReconnectingSession`). Nothing is logged or copied
+per message; counters are bumped in place.
 """
 
 from __future__ import annotations
@@ -12,22 +16,26 @@ import gzip
 import random
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from twisted.internet.interfaces import IAddress, IConnector, IReactorTime
 from twisted.internet.protocol import ReconnectingClientFactory, connectionDone
 from twisted.python.failure import Failure
 
+from binance_twisted._core.pacing import Pacer, Unpaced
+from binance_twisted._core.stats import ConnectionStats
+from binance_twisted._core.tls import describe_tls_failure
 from binance_twisted._json import loads
-from binance_twisted.tls import describe_tls_failure
 
-if TYPE_CHECKING:
-    from binance_twisted.connection import StreamConnection
-    from binance_twisted.pacing import Pacer, Unpaced
-    from binance_twisted.stats import ConnectionStats
-
-__all__ = ["Deliver", "SessionFactory", "StreamProtocol"]
+__all__ = [
+    "Deliver",
+    "ISessionOwner",
+    "SessionFactory",
+    "SessionProtocol",
+    "close_session",
+    "fail_requests",
+]
 
 Deliver = Callable[[str, Any, dict], None]
 """``deliver(stream, data, envelope)``: one combined-stream payload, unwrapped."""
@@ -35,10 +43,37 @@ Deliver = Callable[[str, Any, dict], None]
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-class StreamProtocol(WebSocketClientProtocol):
+class ISessionOwner(Protocol):
+    """What a session and its factory tell the connection that owns them."""
+
+    def url_for_attempt(self) -> str:
+        """The URL of the next connection attempt."""
+
+    def prepare_session(self, factory: SessionFactory, proto: SessionProtocol) -> None:
+        """A protocol was built for an attempt: wire it before its handshake."""
+
+    def session_opened(self, proto: SessionProtocol) -> None:
+        """The handshake succeeded."""
+
+    def session_lost(
+        self, factory: SessionFactory, proto: SessionProtocol | None, failure: Failure
+    ) -> None:
+        """A session ended, or an attempt failed before one existed (``proto`` is None)."""
+
+    def decode_failed(self, proto: SessionProtocol, payload: bytes | None) -> None:
+        """A frame that is not JSON."""
+
+    def response_received(self, proto: SessionProtocol, message: dict) -> None:
+        """A message with ``id`` or ``error``: a reply to a request."""
+
+    def unwrapped_message(self, proto: SessionProtocol, message: Any) -> None:
+        """A message that is neither a combined-stream payload nor a reply."""
+
+
+class SessionProtocol(WebSocketClientProtocol):
     """One session. Holds its own state (confirmed streams, pending requests, pacer)."""
 
-    owner: StreamConnection
+    owner: ISessionOwner
     stats: ConnectionStats
     deliver: Deliver
     seconds: Callable[[], float]
@@ -53,6 +88,15 @@ class StreamProtocol(WebSocketClientProtocol):
         self.close_reason: str | None = None
         self.last_ping = 0.0
         self.opened_at: float | None = None
+
+    def deliver_to(self, deliver: Deliver) -> None:
+        """The one hand-over point of this session's combined-stream payloads.
+
+        The owner calls it: ``drop`` before a session is live and after it is retired,
+        the connection's ``dispatch`` while it is live, and a rotation's filters while
+        two sessions overlap (see ``market.connection._StreamHandover``).
+        """
+        self.deliver = deliver
 
     def onOpen(self) -> None:
         self.owner.session_opened(self)
@@ -121,17 +165,18 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
     retry reliably lands within ``initialDelay * (1 ± spread)``.
     """
 
-    protocol = StreamProtocol
+    protocol = SessionProtocol
     jitter = 0
     spread = 0.2
 
-    def __init__(self, owner: StreamConnection, url: str, reactor: IReactorTime) -> None:
+    def __init__(self, owner: ISessionOwner, url: str, reactor: IReactorTime) -> None:
         WebSocketClientFactory.__init__(self, url=url, reactor=reactor)
         self.owner = owner
         self.clock = reactor  # type: ignore[assignment]
+        self.reactor_time = reactor
         self.noisy = False
         self.busy = False
-        self.last_protocol: StreamProtocol | None = None
+        self.last_protocol: SessionProtocol | None = None
 
     def startedConnecting(self, connector: IConnector) -> None:
         self.busy = True
@@ -140,9 +185,15 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
         self.delay *= random.uniform(1 - self.spread, 1 + self.spread)
         ReconnectingClientFactory.retry(self, connector)
 
-    def buildProtocol(self, addr: IAddress | None) -> StreamProtocol:
+    def schedule_retry(self) -> float | None:
+        """Schedule the next attempt: its delay in seconds, or ``None`` past the retry limit."""
+        self.retry()
+        call = self._callID  # Twisted keeps the pending retry here (pinned by a test)
+        return None if call is None else call.getTime() - self.reactor_time.seconds()
+
+    def buildProtocol(self, addr: IAddress | None) -> SessionProtocol:
         self.setSessionParameters(url=self.owner.url_for_attempt())
-        proto: StreamProtocol = WebSocketClientFactory.buildProtocol(self, addr)  # type: ignore[assignment]
+        proto: SessionProtocol = WebSocketClientFactory.buildProtocol(self, addr)  # type: ignore[assignment]
         self.owner.prepare_session(self, proto)
         self.last_protocol = proto
         return proto
@@ -158,3 +209,19 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
         self.busy = False
         proto, self.last_protocol = self.last_protocol, None
         self.owner.session_lost(self, proto, reason)
+
+
+def close_session(proto: SessionProtocol) -> None:
+    """Close politely if open, else just drop the transport (handshake not finished)."""
+    if proto.state == proto.STATE_OPEN:
+        proto.sendClose(1000)
+    elif proto.transport is not None and proto.state != proto.STATE_CLOSED:
+        proto.dropConnection(abort=True)
+
+
+def fail_requests(proto: SessionProtocol, error: Exception) -> None:
+    """Fail every request of ``proto`` still waiting for its reply."""
+    pending, proto.pending = proto.pending, {}
+    for _method, _params, deferred in pending.values():
+        if not deferred.called:
+            deferred.errback(error)

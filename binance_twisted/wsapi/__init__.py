@@ -1,0 +1,6 @@
+"""Binance's WebSocket API: requests by id, user-data subscriptions, and the ``ws_*`` table."""
+
+from binance_twisted.wsapi.connection import UserDataSubscription, WebSocketAPI
+from binance_twisted.wsapi.table import METHODS, WsApiMethod
+
+__all__ = ["METHODS", "UserDataSubscription", "WebSocketAPI", "WsApiMethod"]
