@@ -17,10 +17,22 @@ __all__ = [
     "NotConnectedError",
     "RateLimitedError",
     "RequestTimeoutError",
+    "RetiredStreamError",
     "StreamRequestError",
     "SyncTimeoutError",
     "error_message",
+    "redact",
 ]
+
+#: a name longer than any symbol, all letters and digits, is most likely a listen key
+_SYMBOL_MAX = 32
+_SECRET_PREFIX = 6
+
+
+def redact(name: str) -> str:
+    """Show a credential-looking name (a listen key) by a short prefix only."""
+    secret = len(name) > _SYMBOL_MAX and name.isascii() and name.isalnum()
+    return name[:_SECRET_PREFIX] + "…" if secret else name
 
 
 class BinanceTwistedError(Exception):
@@ -120,3 +132,30 @@ class RequestTimeoutError(BinanceTwistedError, TimeoutError):
 
 class SyncTimeoutError(BinanceTwistedError, TimeoutError):
     """A local order book did not reach ``synced`` within the time the caller would wait."""
+
+
+class RetiredStreamError(ValueError):
+    """A stream Binance no longer serves (or never served on Spot) was requested.
+
+    A ``ValueError`` so that callers catching bad input catch this too; its own type so
+    that legacy code can tell "gone, use X" apart from a typo. ``stream`` is the name as
+    given, ``replacement`` says what to use instead, and ``str()`` says what was retired,
+    when, and the replacement. A listen key is shown by its prefix only.
+    """
+
+    #: The stream name as the caller gave it.
+    stream: str
+    #: What to use instead, for people to read.
+    replacement: str
+    #: What was retired and when.
+    reason: str
+
+    def __init__(self, stream: str, reason: str, replacement: str) -> None:
+        self.stream = stream
+        self.reason = reason
+        self.replacement = replacement
+        shown = redact(stream.strip())
+        super().__init__(f"stream {shown!r} is retired: {reason}. Use {replacement} instead.")
+
+    def __reduce__(self) -> tuple[type[RetiredStreamError], tuple[str, str, str]]:
+        return (type(self), (self.stream, self.reason, self.replacement))

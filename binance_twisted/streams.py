@@ -6,7 +6,7 @@ are cheap to catch here, before any I/O, so every name the library sends goes th
 :func:`validate`. Builders produce exactly the names :func:`validate` accepts, and
 :func:`parse` turns a name back into its parts.
 
-This module is pure: no I/O, no logging, and no imports from the rest of the package.
+This module is pure: no I/O, no logging, and nothing of the package but its errors.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import types
 from collections.abc import Mapping
 
 import attrs
+
+from binance_twisted.errors import RetiredStreamError, redact
 
 __all__ = [
     "DEPTH_LEVELS",
@@ -49,24 +51,8 @@ __all__ = [
 ]
 
 #: Kline intervals Spot serves, case-sensitive (``"1M"`` is one month, ``"1m"`` one minute).
-KLINE_INTERVALS: tuple[str, ...] = (
-    "1s",
-    "1m",
-    "3m",
-    "5m",
-    "15m",
-    "30m",
-    "1h",
-    "2h",
-    "4h",
-    "6h",
-    "8h",
-    "12h",
-    "1d",
-    "3d",
-    "1w",
-    "1M",
-)
+_INTERVALS = "1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M"
+KLINE_INTERVALS: tuple[str, ...] = tuple(_INTERVALS.split())
 
 #: Kline timezone suffixes; ``+08:00`` is the only one Binance documents.
 KLINE_TIMEZONES: tuple[str, ...] = ("+08:00",)
@@ -81,22 +67,11 @@ DEPTH_SPEEDS: tuple[int, ...] = (1000, 100)
 ROLLING_WINDOWS: tuple[str, ...] = ("1h", "4h", "1d")
 
 #: Every value :attr:`StreamSpec.kind` can take.
-STREAM_KINDS: tuple[str, ...] = (
-    "trade",
-    "aggTrade",
-    "kline",
-    "depth",
-    "partialDepth",
-    "ticker",
-    "rollingTicker",
-    "allRollingTickers",
-    "miniTicker",
-    "allMiniTickers",
-    "bookTicker",
-    "avgPrice",
-    "referencePrice",
-    "blockTrade",
+_KINDS = (
+    "trade aggTrade kline depth partialDepth ticker rollingTicker allRollingTickers "
+    "miniTicker allMiniTickers bookTicker avgPrice referencePrice blockTrade"
 )
+STREAM_KINDS: tuple[str, ...] = tuple(_KINDS.split())
 
 _SYMBOL_MAX = 32
 _ASCII_SYMBOL = re.compile(r"[A-Za-z0-9._-]{1,32}")
@@ -105,21 +80,10 @@ _LISTEN_KEY = re.compile(r"[A-Za-z0-9]{60}")
 _RETIRED_DEPTH1 = re.compile(r"depth1(?:@[0-9]+ms)?")
 _RETIRED_DEPTH0 = re.compile(r"depth(?:5|10|20)?@0ms")
 _LEVEL_TEXT = frozenset(str(n) for n in DEPTH_LEVELS)
-_SECRET_PREFIX = 6
 
 # Suffixes after "<symbol>@" that name a whole stream with no parameters.
-_SIMPLE_KINDS: Mapping[str, str] = types.MappingProxyType(
-    {
-        "trade": "trade",
-        "aggTrade": "aggTrade",
-        "ticker": "ticker",
-        "miniTicker": "miniTicker",
-        "bookTicker": "bookTicker",
-        "avgPrice": "avgPrice",
-        "referencePrice": "referencePrice",
-        "blockTrade": "blockTrade",
-    }
-)
+_SIMPLE = "trade aggTrade ticker miniTicker bookTicker avgPrice referencePrice blockTrade"
+_SIMPLE_KINDS: Mapping[str, str] = types.MappingProxyType({k: k for k in _SIMPLE.split()})
 _SIMPLE_BY_LOWER = {suffix.lower(): suffix for suffix in _SIMPLE_KINDS}
 _FUTURES_ONLY = frozenset(
     {"markPrice", "forceOrder", "indexPrice", "compositeIndex", "assetIndex", "contractInfo"}
@@ -201,43 +165,6 @@ _RETIRED: Mapping[str, _Retired] = types.MappingProxyType(
 RETIRED_STREAMS: Mapping[str, str] = types.MappingProxyType(
     {key: entry.text for key, entry in _RETIRED.items()}
 )
-
-
-def _looks_secret(name: str) -> bool:
-    """A long alphanumeric name is most likely a listen key, which is a credential."""
-    return len(name) > _SYMBOL_MAX and name.isascii() and name.isalnum()
-
-
-def _redact(name: str) -> str:
-    """Show at most a short prefix of a credential, never the whole of it."""
-    return name[:_SECRET_PREFIX] + "…" if _looks_secret(name) else name
-
-
-class RetiredStreamError(ValueError):
-    """A stream Binance no longer serves (or never served on Spot) was requested.
-
-    A ``ValueError`` so that callers catching bad input catch this too; its own type so
-    that legacy code can tell "gone, use X" apart from a typo. ``stream`` is the name as
-    given, ``replacement`` says what to use instead, and ``str()`` says what was retired,
-    when, and the replacement. A listen key is shown by its prefix only.
-    """
-
-    #: The stream name as the caller gave it.
-    stream: str
-    #: What to use instead, for people to read.
-    replacement: str
-    #: What was retired and when.
-    reason: str
-
-    def __init__(self, stream: str, reason: str, replacement: str) -> None:
-        self.stream = stream
-        self.reason = reason
-        self.replacement = replacement
-        shown = _redact(stream.strip())
-        super().__init__(f"stream {shown!r} is retired: {reason}. Use {replacement} instead.")
-
-    def __reduce__(self) -> tuple[type[RetiredStreamError], tuple[str, str, str]]:
-        return (type(self), (self.stream, self.reason, self.replacement))
 
 
 def _retired_key(normalized: str) -> str | None:
@@ -553,7 +480,7 @@ def parse(name: str) -> StreamSpec:
     try:
         return _parse(normalized, name)
     except _Invalid as e:
-        raise ValueError(f"invalid stream name {_redact(normalized)!r}: {e}") from None
+        raise ValueError(f"invalid stream name {redact(normalized)!r}: {e}") from None
 
 
 def validate(name: str) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IConnector, IReactorTime
 from twisted.internet.protocol import ReconnectingClientFactory, connectionDone
 from twisted.python.failure import Failure
@@ -26,7 +27,7 @@ from twisted.python.failure import Failure
 from binance_twisted._core.pacing import Pacer, Unpaced
 from binance_twisted._core.stats import ConnectionStats
 from binance_twisted._core.tls import describe_tls_failure
-from binance_twisted._json import loads
+from binance_twisted._json import dumps, loads
 
 __all__ = [
     "Deliver",
@@ -97,6 +98,24 @@ class SessionProtocol(WebSocketClientProtocol):
         two sessions overlap (see ``market.connection._StreamHandover``).
         """
         self.deliver = deliver
+
+    def send_text(self, payload: bytes) -> None:
+        """Send one text frame if the session is open (the pacer calls this)."""
+        if self.state == self.STATE_OPEN:
+            self.sendMessage(payload, isBinary=False)
+
+    def send_request(
+        self, request_id: int, method: str, params: Any, d: Deferred | None = None
+    ) -> Deferred:
+        """Send ``{"method", "id", "params"}`` through the pacer; ``d`` waits for the reply."""
+        if d is None:
+            d = Deferred()
+        self.pending[request_id] = (method, params, d)
+        message: dict[str, Any] = {"method": method, "id": request_id}
+        if params is not None:
+            message["params"] = params
+        self.pacer.send(dumps(message))
+        return d
 
     def onOpen(self) -> None:
         self.owner.session_opened(self)

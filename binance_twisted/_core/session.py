@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 from autobahn.twisted.websocket import connectWS
-from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -48,8 +47,7 @@ from binance_twisted._core.protocol import (
 from binance_twisted._core.rotation import Rotation
 from binance_twisted._core.stats import ConnectionStats
 from binance_twisted._core.throttle import LogThrottle
-from binance_twisted._core.tls import client_tls_options, describe_tls_failure
-from binance_twisted._json import dumps
+from binance_twisted._core.tls import client_tls_options, describe_tls_failure, is_loopback
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, NotConnectedError
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.venues import MarketProfile
@@ -197,7 +195,7 @@ class ReconnectingSession:
         proto.stats = self.stats
         proto.seconds = self._reactor.seconds
         proto.deliver_to(drop)
-        proto.pacer = self._pacer(_sender(proto))
+        proto.pacer = self._pacer(proto.send_text)
         self._prepare(proto)
 
     def session_opened(self, proto: SessionProtocol) -> None:
@@ -272,7 +270,7 @@ class ReconnectingSession:
         tls = None
         if factory.isSecure:
             tls = client_tls_options(factory.host, self._trust_root)
-        elif not _is_loopback(factory.host):
+        elif not is_loopback(factory.host):
             log.warn(
                 "{name}: plain ws:// to {host}: traffic is not encrypted",
                 name=self.name,
@@ -442,17 +440,12 @@ class ReconnectingSession:
         params: Any,
         d: defer.Deferred | None = None,
     ) -> defer.Deferred:
-        """Send ``{"method", "id", "params"}`` (paced); ``d`` fires with the reply's ``result``."""
-        request_id = self._next_id
+        """Send ``{"method", "id", "params"}`` (paced); ``d`` fires with the reply's ``result``.
+
+        Ids are unique across the connection's sessions, so a late reply never matches.
+        """
         self._next_id += 1
-        if d is None:
-            d = defer.Deferred()
-        proto.pending[request_id] = (method, params, d)
-        message: dict[str, Any] = {"method": method, "id": request_id}
-        if params is not None:
-            message["params"] = params
-        proto.pacer.send(dumps(message))
-        return d
+        return proto.send_request(self._next_id - 1, method, params, d)
 
     def _live_sessions(self) -> list[SessionProtocol]:
         sessions = [self._session] if self._session is not None else []
@@ -495,19 +488,7 @@ class ReconnectingSession:
             log.failure("{name}: event handler raised on {kind}", name=self.name, kind=kind.value)
 
 
-def _sender(proto: SessionProtocol) -> Callable[[bytes], None]:
-    def send(payload: bytes) -> None:
-        if proto.state == WebSocketProtocol.STATE_OPEN:
-            proto.sendMessage(payload, isBinary=False)
-
-    return send
-
-
 def _describe(proto: SessionProtocol | None, failure: Failure) -> str:
     if proto is not None and proto.close_reason:
         return proto.close_reason
     return describe_tls_failure(failure) or failure.getErrorMessage()
-
-
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")

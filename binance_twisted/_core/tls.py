@@ -18,7 +18,13 @@ from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.python.failure import Failure
 
-__all__ = ["TrustRoot", "client_tls_options", "describe_tls_failure", "load_trust_root"]
+__all__ = [
+    "TrustRoot",
+    "client_tls_options",
+    "describe_tls_failure",
+    "is_loopback",
+    "load_trust_root",
+]
 
 TrustRoot: TypeAlias = "IOpenSSLTrustRoot | ssl.Certificate | str | bytes | os.PathLike[str] | None"
 """What callers may pass as ``trust_root``: ``None`` (platform store), a Twisted trust root,
@@ -67,3 +73,8 @@ def describe_tls_failure(reason: Failure) -> str | None:
             details.append(str(entry[-1]))
     detail = "; ".join(d for d in details if d) or reason.getErrorMessage()
     return f"TLS handshake failed (certificate or hostname not trusted?): {detail}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine, where plain ``ws://`` and ``http://`` are acceptable."""
+    return host in ("localhost", "::1") or host.startswith("127.")

@@ -18,7 +18,7 @@ from binance_twisted.accounts.margin import subscribe_margin
 from binance_twisted.accounts.streams import ListenKeyStream
 from binance_twisted.legacy.sockets import LegacySocket, SocketRegistry
 from binance_twisted.legacy.venue import Venue
-from binance_twisted.wsapi.connection import UserDataSubscription
+from binance_twisted.wsapi.userdata import UserDataSubscription
 
 __all__ = ["ACCOUNT_API_KINDS", "KINDS", "AccountSocket"]
 

@@ -48,12 +48,12 @@ from binance_twisted.events import ConnectionEvent
 from binance_twisted.signing import Signer, load_signer, sign_ws_params
 from binance_twisted.wsapi.methods import WsApiMethods
 from binance_twisted.wsapi.table import check_market
+from binance_twisted.wsapi.userdata import UserDataSubscription
 
-__all__ = ["UserDataSubscription", "WebSocketAPI"]
+__all__ = ["WebSocketAPI"]
 
 log = Logger(namespace="binance_twisted.wsapi")
 
-_INVALID_TIMESTAMP = -1021
 #: the ws_* market names of this module → the venue profile's market names
 _PROFILE_MARKETS = {"spot": "spot", "futures": "usdm"}
 _RECENT_EVENTS = 4096
@@ -325,6 +325,36 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
                 subscription.deliver(proto, event)
                 return
 
+    # -- what subscriptions call (UserDataHost) ------------------------------------------------
+
+    def current_session(self) -> SessionProtocol | None:
+        """The session requests go to now, if one is open."""
+        return self._session
+
+    def send_on(
+        self,
+        proto: SessionProtocol,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        signed: bool = False,
+    ) -> defer.Deferred:
+        """Send a request on ``proto`` itself, signed at send time if asked."""
+        d: defer.Deferred = defer.Deferred()
+        self._send(proto, method, params, signed, d)
+        return d
+
+    def subscription_live(self, proto: SessionProtocol) -> None:
+        """A subscription is live on ``proto``: a rotation to it may be complete."""
+        handover = self._rotation
+        if isinstance(handover, _ApiHandover) and proto is handover.candidate:
+            handover.subscribed()
+
+    def subscription_ended(self, subscription: UserDataSubscription) -> None:
+        """Forget ``subscription``: it is not subscribed again on later sessions."""
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)
+
     # -- internals ---------------------------------------------------------------------------
 
     def _need_credentials(self) -> None:
@@ -394,161 +424,6 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         self._recent.append(fingerprint)
         self._recent_set.add(fingerprint)
         return False
-
-
-class UserDataSubscription:
-    """One account's user-data stream; subscribed again on every new session."""
-
-    def __init__(
-        self,
-        api: WebSocketAPI,
-        kind: str,
-        on_event: Callable[[dict], Any],
-        on_error: Callable[[Exception], Any] | None,
-        token_source: Callable[[], defer.Deferred] | None = None,
-    ) -> None:
-        self.api = api
-        self.kind = kind
-        self.on_event = on_event
-        self.on_error = on_error
-        self.token_source = token_source
-        #: subscriptionId per session (Binance numbers them per connection)
-        self.ids: dict[SessionProtocol, int] = {}
-        self.active = True
-        self.ready: defer.Deferred = defer.Deferred()
-        self._renewal: IDelayedCall | None = None
-        self._resynced = False
-
-    def __repr__(self) -> str:
-        return f"<UserDataSubscription {self.kind} {'active' if self.active else 'ended'}>"
-
-    def unsubscribe(self) -> defer.Deferred:
-        """End the subscription (``userDataStream.unsubscribe``); events stop."""
-        self.active = False
-        self._cancel_renewal()
-        if self in self.api._subscriptions:
-            self.api._subscriptions.remove(self)
-        session = self.api._session
-        subscription_id = self.ids.get(session) if session is not None else None
-        self.ids.clear()
-        if subscription_id is None:
-            return defer.succeed(None)
-        d = self.api.request("userDataStream.unsubscribe", {"subscriptionId": subscription_id})
-        return d.addCallback(lambda _: None)
-
-    def resubscribe(self, proto: SessionProtocol) -> None:
-        """Subscribe on ``proto`` (a new session, or after an unrequested termination)."""
-        if not self.active:
-            return
-        self.ids.pop(proto, None)
-        d = self._subscribe_request(proto)
-        d.addCallbacks(self._subscribed, self._failed, callbackArgs=(proto,), errbackArgs=(proto,))
-
-    def deliver(self, proto: SessionProtocol, event: dict) -> None:
-        if event.get("e") == "eventStreamTerminated":
-            self.ids.pop(proto, None)
-            if self.active and proto is self.api._session:
-                log.info(
-                    "{api}: user data stream ended by Binance; subscribing again", api=self.api.name
-                )
-                self.resubscribe(proto)
-            return
-        try:
-            self.on_event(event)
-        except Exception:
-            log.failure(
-                "{api}: user-data callback raised on {e}", api=self.api.name, e=event.get("e")
-            )
-
-    def connection_ended(self, error: Exception) -> None:
-        """The API connection closed or gave up: nothing more will come."""
-        self.ids.clear()
-        self._cancel_renewal()
-        if not self.ready.called:
-            self.ready.errback(error)
-        elif self.active and not isinstance(error, ClientClosedError):
-            self._report(error)
-
-    # -- internals -----------------------------------------------------------------------
-
-    def _subscribe_request(self, proto: SessionProtocol) -> defer.Deferred:
-        api = self.api
-        if self.kind == "signature":
-            d: defer.Deferred = defer.Deferred()
-            api._send(proto, "userDataStream.subscribe.signature", None, True, d)
-            return d
-        if self.kind == "logon":
-            logged_on: defer.Deferred = defer.Deferred()
-            api._send(proto, "session.logon", None, True, logged_on)
-            return logged_on.addCallback(
-                lambda _: api._send_request(proto, "userDataStream.subscribe", None)
-            )
-        assert self.token_source is not None
-        d = defer.maybeDeferred(self.token_source)
-
-        def subscribe(token: tuple[str, int]) -> defer.Deferred:
-            listen_token, expiration = token
-            self._schedule_renewal(expiration)
-            return api._send_request(
-                proto, "userDataStream.subscribe.listenToken", {"listenToken": listen_token}
-            )
-
-        return d.addCallback(subscribe)
-
-    def _subscribed(self, result: Any, proto: SessionProtocol) -> None:
-        self.ids[proto] = int(result["subscriptionId"])
-        self._resynced = False
-        if not self.ready.called:
-            self.ready.callback(self)
-        handover = self.api._rotation
-        if isinstance(handover, _ApiHandover) and proto is handover.candidate:
-            handover.subscribed()
-
-    def _failed(self, failure: Any, proto: SessionProtocol) -> None:
-        error = failure.value
-        if (
-            isinstance(error, BinanceAPIError)
-            and error.code == _INVALID_TIMESTAMP
-            and not self._resynced
-        ):
-            self._resynced = True  # resync the clock once, then try once more
-            self.api.sync_time().addCallbacks(
-                lambda _: self.resubscribe(proto), lambda f: self._failed(f, proto)
-            )
-            return
-        if not self.ready.called:
-            self.active = False
-            if self in self.api._subscriptions:
-                self.api._subscriptions.remove(self)
-            self.ready.errback(failure)
-            return
-        self._report(error)
-
-    def _report(self, error: Exception) -> None:
-        log.error("{api}: user data: {error}", api=self.api.name, error=error)
-        if self.on_error is not None:
-            try:
-                self.on_error(error)
-            except Exception:
-                log.failure("{api}: on_error raised", api=self.api.name)
-
-    def _schedule_renewal(self, expiration_ms: int) -> None:
-        """Subscribe a fresh token well before this one expires (10 % or 5 min early)."""
-        self._cancel_renewal()
-        remaining = expiration_ms / 1000 - self.api.clock.seconds()
-        lead = max(remaining * 0.1, min(300.0, remaining / 2))
-        self._renewal = self.api._reactor.callLater(max(remaining - lead, 1.0), self._renew)
-
-    def _renew(self) -> None:
-        self._renewal = None
-        session = self.api._session
-        if self.active and session is not None:
-            self.resubscribe(session)
-
-    def _cancel_renewal(self) -> None:
-        if self._renewal is not None and self._renewal.active():
-            self._renewal.cancel()
-        self._renewal = None
 
 
 def _api_error(method: str, status: int, error: dict, now: float) -> BinanceAPIError:
