@@ -73,7 +73,7 @@ class ReconnectingSession:
         policy: ConnectionPolicy,
         profile: MarketProfile,
         trust_root: IOpenSSLTrustRoot,
-        on_event: Callable[[ConnectionEvent], None],
+        on_event: Callable[[ConnectionEvent], Any] | None,
     ) -> None:
         self.name = name
         self.policy = policy
@@ -481,6 +481,9 @@ class ReconnectingSession:
         self._emit(EventKind.ERROR, reason=reason, code=code)
 
     def _emit(self, kind: EventKind, **fields: Any) -> None:
+        """Tell ``on_event`` (if any; the log always hears what matters)."""
+        if self._on_event is None:
+            return
         event = ConnectionEvent(kind, self.name, self._reactor.seconds(), **fields)
         try:
             self._on_event(event)

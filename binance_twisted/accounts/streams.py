@@ -164,7 +164,7 @@ class ListenKeyStream(ReconnectingSession):
             policy=policy if policy is not None else ConnectionPolicy(),
             profile=venues.profile(venues.listen_key_market(product), endpoints.name),
             trust_root=load_trust_root(trust_root),
-            on_event=on_connection_event if on_connection_event is not None else _ignore,
+            on_event=on_connection_event,
         )
         self.endpoints = endpoints
         self.listen_keys = listen_keys
@@ -287,7 +287,3 @@ class ListenKeyStream(ReconnectingSession):
             self.on_error(error)
         except Exception:
             log.failure("{name}: on_error raised", name=self.name)
-
-
-def _ignore(event: ConnectionEvent) -> None:
-    """Default connection-event handler: the session logs what matters."""

@@ -134,7 +134,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
             policy=policy if policy is not None else ConnectionPolicy(),
             profile=venues.profile(_PROFILE_MARKETS[market], endpoints.name),
             trust_root=load_trust_root(trust_root),
-            on_event=on_event if on_event is not None else _ignore,
+            on_event=on_event,
         )
         #: ``"spot"`` or ``"futures"``: which ``ws_*`` methods this connection serves
         self.market = market
@@ -444,7 +444,3 @@ def _cancel_timer(result: Any, timer: IDelayedCall) -> Any:
     if timer.active():
         timer.cancel()
     return result
-
-
-def _ignore(event: ConnectionEvent) -> None:
-    """Default ``on_event``: events are still logged by the session."""
