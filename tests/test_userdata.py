@@ -169,3 +169,35 @@ class ListenKeyStreamTests(SynchronousTestCase):
             listen_key_stream_url(Endpoints.for_tld("us"), "futures", "k")
         with self.assertRaisesRegex(ValueError, "product must be one of"):
             listen_key_stream_url(com, "options", "k")
+
+
+class KeepaliveServiceTests(SynchronousTestCase):
+    """The keepalive timer is a twisted.application service with an injected clock."""
+
+    def test_it_runs_only_while_its_parent_service_runs(self) -> None:
+        """Started by a MultiService, it extends every interval; stopped, it calls nothing."""
+        from twisted.application.service import IService, MultiService
+        from twisted.internet.task import Clock
+
+        from binance_twisted.accounts import KeepaliveService
+
+        clock = Clock()
+        calls: list[float] = []
+
+        def extend() -> defer.Deferred:
+            calls.append(clock.seconds())
+            return defer.succeed(None)
+
+        keepalive = KeepaliveService(clock, 60.0, extend, lambda error, delay: None)
+        self.assertTrue(IService.providedBy(keepalive))
+        parent = MultiService()
+        keepalive.setServiceParent(parent)
+        clock.advance(120)
+        self.assertEqual(calls, [])
+        parent.startService()
+        clock.pump([60, 60, 30])
+        self.assertEqual(calls, [60.0 + 120, 120.0 + 120])
+        parent.stopService()
+        clock.advance(600)
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(clock.getDelayedCalls(), [])
