@@ -33,6 +33,7 @@ from binance_twisted.legacy.blocking import SyncWsApiMethods
 from binance_twisted.legacy.logbridge import forward_to_stdlib
 from binance_twisted.legacy.plans import SocketPlan
 from binance_twisted.legacy.reactor_thread import (
+    HEARTBEAT,
     ReactorStoppedError,
     call_in_reactor,
     ensure_running,
@@ -354,8 +355,15 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
         threading.Thread.start(self)
 
     def run(self) -> None:
-        """The manager thread only waits: callbacks run on the reactor thread."""
-        self._closed_event.wait()
+        """The manager thread only waits: callbacks run on the reactor thread.
+
+        It ends on :meth:`close`, or once the reactor has stopped, however early: a stop
+        that came before the reactor ran this manager's shutdown trigger is noticed within
+        ``HEARTBEAT`` seconds, so ``reactor.stop()`` always lets the process exit.
+        """
+        while not self._closed_event.wait(HEARTBEAT):
+            if reactor_stopped(self._reactor):
+                return
 
     # -- internals -------------------------------------------------------------------------
 

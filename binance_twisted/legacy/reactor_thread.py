@@ -22,7 +22,13 @@ from twisted.python.threadable import isInIOThread
 
 from binance_twisted.errors import BinanceTwistedError
 
-__all__ = ["ReactorStoppedError", "call_in_reactor", "ensure_running", "reactor_stopped"]
+__all__ = [
+    "HEARTBEAT",
+    "ReactorStoppedError",
+    "call_in_reactor",
+    "ensure_running",
+    "reactor_stopped",
+]
 
 T = TypeVar("T")
 
