@@ -242,6 +242,33 @@ class StartTests(ManagerTestCase):
         with self.assertRaisesRegex(TypeError, "unknown option.*allowed: api_key"):
             BinanceSocketManager(None, retries=3)
 
+    def test_reprs_show_at_most_a_prefix_of_the_api_key(self) -> None:
+        """repr() of the manager, its venue, options and credentials never holds a secret."""
+        key, secret = "K" * 64, "S" * 64
+        bm = BinanceSocketManager(None, api_key=key, api_secret=secret)
+        credentials = bm.venue.load_credentials()
+        for text in (repr(bm), repr(bm.venue), repr(bm.venue.options), repr(credentials)):
+            self.assertNotIn(key[:8], text)
+            self.assertNotIn(secret[:8], text)
+        self.assertIn("KKKK…", repr(credentials))
+
+    def test_bad_option_values_fail_in_the_constructor_naming_the_argument(self) -> None:
+        """max_retries=-1 or '5', stall_timeout 0 or NaN, rotate_after=-1, user_timeout=0:
+        refused at once with the argument's name (they used to give a silent, dead socket)."""
+        for options, name in [
+            ({"max_retries": -1}, "max_retries"),
+            ({"max_retries": "5"}, "max_retries"),
+            ({"max_retries": True}, "max_retries"),
+            ({"stall_timeout": 0}, "stall_timeout"),
+            ({"stall_timeout": float("nan")}, "stall_timeout"),
+            ({"stall_timeout": "60"}, "stall_timeout"),
+            ({"rotate_after": -1}, "rotate_after"),
+            ({"user_timeout": 0}, "user_timeout"),
+            ({"tld": "de"}, "tld"),
+        ]:
+            with self.assertRaisesRegex(ValueError, name, msg=str(options)):
+                BinanceSocketManager(None, **options)
+
 
 class StopTests(ManagerTestCase):
     @asynchronous

@@ -150,7 +150,15 @@ class Options:
                 "user_data must be None (WebSocket API, or listenKey on Binance.US), 'ws_api' "
                 f"or 'listen_key', got {parsed.user_data!r}"
             )
+        parsed.policy()  # max_retries, stall_timeout, rotate_after: checked here, not later
         return parsed
+
+    def policy(self) -> ConnectionPolicy:
+        """One policy for every connection; the silence limit follows each one's market."""
+        stall = self.stall_timeout if self.stall_timeout is not None else VENUE
+        return ConnectionPolicy(
+            max_retries=self.max_retries, stall_timeout=stall, rotate_after=self.rotate_after
+        )
 
 
 class Venue:
@@ -165,6 +173,14 @@ class Venue:
         keepalive_every: float,
         on_account_event: Callable[[ConnectionEvent], None],
     ) -> None:
+        if (
+            isinstance(keepalive_every, bool)
+            or not isinstance(keepalive_every, (int, float))
+            or not keepalive_every > 0
+        ):
+            raise ValueError(
+                f"user_timeout must be a positive number of seconds, got {keepalive_every!r}"
+            )
         self.reactor = reactor
         self.options = options
         self.endpoints = _resolve_endpoints(options, client)
@@ -266,11 +282,7 @@ class Venue:
 
     def policy(self) -> ConnectionPolicy:
         """One policy for every connection; the silence limit follows each one's market."""
-        options = self.options
-        stall = options.stall_timeout if options.stall_timeout is not None else VENUE
-        return ConnectionPolicy(
-            max_retries=options.max_retries, stall_timeout=stall, rotate_after=options.rotate_after
-        )
+        return self.options.policy()
 
     def stream_client(self, market: str) -> StreamClient:
         """The shared StreamClient of a legacy market's current host."""
