@@ -76,6 +76,19 @@ class RequestTests(SynchronousTestCase):
         ).hexdigest()
         self.assertEqual(params["signature"], expected)
 
+    def test_bad_requests_fail_before_any_timer_or_io(self) -> None:
+        """Non-mapping params, NaN/zero timeouts: refused at the call, no timer left behind."""
+        harness = api_harness()
+        api = harness.connection
+        self.assertRaises(TypeError, api.request, "ping", ["not", "a", "dict"])
+        for bad in (float("nan"), 0, -1, float("inf"), "10"):
+            self.assertRaises(ValueError, api.request, "ping", None, timeout=bad)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
+        self.assertEqual(api.state, "idle")
+        for bad in (float("nan"), 0):
+            with self.assertRaisesRegex(ValueError, "request_timeout"):
+                WebSocketAPI(harness.clock, url="ws://127.0.0.1:9", request_timeout=bad)
+
     def test_signed_timestamps_and_retry_after_follow_the_reactor_clock(self) -> None:
         """timestamp (plus time_offset) and retry_after come from the injected clock, not time."""
         harness = api_harness()

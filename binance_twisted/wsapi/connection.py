@@ -20,7 +20,7 @@ watchdog, 24 h and ``serverShutdown`` rotation, events) that carries:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.internet import defer
@@ -124,8 +124,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
             raise ValueError(f"{endpoints.name} has no WebSocket API; pass url=")
         if not base.startswith(("wss://", "ws://")):
             raise ValueError(f"url must start with wss:// or ws://, got {base!r}")
-        if request_timeout <= 0:
-            raise ValueError(f"request_timeout must be positive, got {request_timeout!r}")
+        _check_timeout("request_timeout", request_timeout)
         market = check_market(market)
         super().__init__(
             reactor,
@@ -188,6 +187,10 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         """
         if not isinstance(method, str) or not method:
             raise ValueError(f"method must be a non-empty string, got {method!r}")
+        if params is not None and not isinstance(params, Mapping):
+            raise TypeError(f"params must be a mapping or None, got {type(params).__name__}")
+        if timeout is not None:
+            _check_timeout("timeout", timeout)
         if signed:
             self._need_credentials()
         if self._state in ("closing", "closed"):
@@ -199,7 +202,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
             timeout if timeout is not None else self.request_timeout, self._timed_out, method, d
         )
         d.addBoth(_cancel_timer, timer)
-        params = dict(params) if params else None
+        params = dict(params) if params else None  # the caller may reuse theirs
         session = self._session
         if session is not None and session.state == session.STATE_OPEN:
             self._send(session, method, params, signed, d)
@@ -438,6 +441,16 @@ def _api_error(method: str, status: int, error: dict, now: float) -> BinanceAPIE
 def _error_text(message: dict) -> str:
     error = message.get("error") or {}
     return f"status {message.get('status')}: {error.get('code')} {error.get('msg')}"
+
+
+def _check_timeout(name: str, value: object) -> None:
+    """A timeout is a positive, finite number of seconds (NaN and inf would never fire)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
 def _cancel_timer(result: Any, timer: IDelayedCall) -> Any:
