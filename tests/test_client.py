@@ -37,6 +37,23 @@ class PlanningTests(SynchronousTestCase):
         stats = self.client.stats()
         self.assertEqual([stats[n]["streams"] for n in sorted(stats)], [1024, 26])
 
+    def test_no_callback_runs_once_close_or_unsubscribe_was_called(self) -> None:
+        """close() and unsubscribe() silence their callbacks at once, before the socket goes
+        (frames already read still arrive while the close handshake runs)."""
+        got: list[str] = []
+        d = self.client.subscribe(["btcusdt@trade", "ethusdt@trade"], lambda s, _: got.append(s))
+        (connection,) = self.client._connections
+        other = self.client.subscribe(["bnbusdt@trade"], lambda s, _: got.append(s))
+        connection.dispatch("btcusdt@trade", {}, {})
+        subscription = connection.routes["btcusdt@trade"][0][2]
+        subscription.unsubscribe()
+        connection.dispatch("btcusdt@trade", {}, {})
+        self.client.close()
+        connection.dispatch("bnbusdt@trade", {}, {})
+        self.assertEqual(got, ["btcusdt@trade"])
+        self.failureResultOf(d, ClientClosedError)
+        self.failureResultOf(other, ClientClosedError)
+
     def test_a_shared_stream_is_carried_once_and_kept_while_used(self) -> None:
         """Two subscriptions to one stream share it; it is dropped only when both let go."""
         first = []

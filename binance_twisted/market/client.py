@@ -201,6 +201,8 @@ class StreamClient:
         self._subscriptions.clear()
         self._carrier.clear()
         connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.routes.clear()  # frames read during the close handshake reach no one
         d = defer.gatherResults([c.close() for c in connections], consumeErrors=True)
         d.addCallback(lambda _: None)
         return d
