@@ -181,7 +181,8 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
     The URL is rebuilt on every attempt (``owner.url_for_attempt``) because the streams that
     fit in the URL change as the user adds and removes them. Twisted's own jitter is a normal
     variate (unbounded); ``spread`` replaces it with a bounded uniform one, so the first
-    retry reliably lands within ``initialDelay * (1 ± spread)``.
+    retry reliably lands within ``initialDelay * (1 ± spread)`` and no retry waits longer
+    than ``maxDelay``.
     """
 
     protocol = SessionProtocol
@@ -201,7 +202,9 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
         self.busy = True
 
     def retry(self, connector: IConnector | None = None) -> None:
-        self.delay *= random.uniform(1 - self.spread, 1 + self.spread)
+        # the jitter stays inside the cap: a capped delay is only ever shortened by it
+        jittered = self.delay * random.uniform(1 - self.spread, 1 + self.spread)
+        self.delay = min(jittered, self.maxDelay)
         ReconnectingClientFactory.retry(self, connector)
 
     def schedule_retry(self) -> float | None:

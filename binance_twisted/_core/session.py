@@ -32,7 +32,6 @@ from autobahn.twisted.websocket import connectWS
 from twisted.internet import defer
 from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -98,7 +97,7 @@ class ReconnectingSession:
         self._healthy_call: IDelayedCall | None = None
         self._rotate_call: IDelayedCall | None = None
         self._tail_call: IDelayedCall | None = None
-        self._watchdog: LoopingCall | None = None
+        self._stall_call: IDelayedCall | None = None
         self._throttle = LogThrottle(reactor)
 
     #: how this kind of connection hands its traffic over to a replacement session
@@ -344,29 +343,35 @@ class ReconnectingSession:
             delay = policy.rotate_after * random.uniform(0.95, 1.0)
             self._rotate_call = self._reactor.callLater(delay, self._rotate_on_schedule)
         if self.stall_timeout is not None:
-            self._watchdog = LoopingCall(self._check_stall, proto)
-            self._watchdog.clock = self._reactor
-            self._watchdog.start(self.stall_timeout / 4, now=False)
+            self._stall_call = self._reactor.callLater(self.stall_timeout, self._check_stall, proto)
 
     def _stop_timers(self) -> None:
-        for call in (self._healthy_call, self._rotate_call, self._tail_call):
+        for call in (self._healthy_call, self._rotate_call, self._tail_call, self._stall_call):
             if call is not None and call.active():
                 call.cancel()
-        self._healthy_call = self._rotate_call = self._tail_call = None
-        if self._watchdog is not None and self._watchdog.running:
-            self._watchdog.stop()
-        self._watchdog = None
+        self._healthy_call = self._rotate_call = self._tail_call = self._stall_call = None
 
     def _rotate_on_schedule(self) -> None:
         self._rotate_call = None
         self.rotate("lifetime")
 
     def _check_stall(self, proto: SessionProtocol) -> None:
+        """Drop a session silent for ``stall_timeout``; else look again when it would be.
+
+        One timer per session, moved to the moment the silence would reach the limit: a
+        stall is detected on time, and a busy session costs one timer call per timeout.
+        """
+        self._stall_call = None
         timeout = self.stall_timeout
         assert timeout is not None
         now = self._reactor.seconds()
         last = max(self.stats.last_message_time or 0.0, proto.last_ping, proto.opened_at or 0.0)
-        if now - last <= timeout or proto is not self._session:
+        if proto is not self._session:
+            return
+        if now - last < timeout:
+            self._stall_call = self._reactor.callLater(
+                last + timeout - now, self._check_stall, proto
+            )
             return
         self.stats.stalls += 1
         reason = f"nothing received for {now - last:.1f} s (stall timeout {timeout:g} s)"
