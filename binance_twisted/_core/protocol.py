@@ -137,7 +137,7 @@ class SessionProtocol(WebSocketClientProtocol):
     def onMessageEnd(self) -> None:
         # autobahn's version also fires a "message" observer event: a Deferred built and
         # resolved per message that nobody here listens to, a third of the CPU per trade
-        # (see bench/README.md). tests/test_protocol.py pins the autobahn internals used.
+        # (see bench/README.md). tests/test_internals.py pins the autobahn internals used.
         if not self.failedByMe:
             self.onMessage(b"".join(self.message_data), self.message_is_binary)
         self.message_data = None  # type: ignore[assignment]  # autobahn resets it so
@@ -182,7 +182,8 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
     fit in the URL change as the user adds and removes them. Twisted's own jitter is a normal
     variate (unbounded); ``spread`` replaces it with a bounded uniform one, so the first
     retry reliably lands within ``initialDelay * (1 ± spread)`` and no retry waits longer
-    than ``maxDelay``.
+    than ``maxDelay``. Retries are scheduled by :meth:`schedule_retry`, not by Twisted's
+    ``retry()``.
     """
 
     protocol = SessionProtocol
@@ -201,17 +202,30 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
     def startedConnecting(self, connector: IConnector) -> None:
         self.busy = True
 
-    def retry(self, connector: IConnector | None = None) -> None:
-        # the jitter stays inside the cap: a capped delay is only ever shortened by it
-        jittered = self.delay * random.uniform(1 - self.spread, 1 + self.spread)
-        self.delay = min(jittered, self.maxDelay)
-        ReconnectingClientFactory.retry(self, connector)
-
     def schedule_retry(self) -> float | None:
-        """Schedule the next attempt: its delay in seconds, or ``None`` past the retry limit."""
-        self.retry()
-        call = self._callID  # Twisted keeps the pending retry here (pinned by a test)
-        return None if call is None else call.getTime() - self.reactor_time.seconds()
+        """Schedule the next attempt: its delay in seconds, or ``None`` past the retry limit.
+
+        Done here rather than by Twisted's ``retry()``, whose order of growing and scheduling
+        the delay changed in Twisted 26.4: the first retry comes after ``initialDelay``
+        (jittered), each later one ``factor`` times later, never past ``maxDelay``.
+        ``stopTrying()`` cancels the pending attempt.
+        """
+        if not self.continueTrying:
+            return None
+        self.retries += 1
+        if self.maxRetries is not None and self.retries > self.maxRetries:
+            return None
+        wait = min(self.delay * random.uniform(1 - self.spread, 1 + self.spread), self.maxDelay)
+        connector = self.connector
+        assert connector is not None
+
+        def attempt() -> None:
+            self._callID = None
+            connector.connect()
+
+        self._callID = self.reactor_time.callLater(wait, attempt)
+        self.delay = min(self.delay * self.factor, self.maxDelay)
+        return wait
 
     def buildProtocol(self, addr: IAddress | None) -> SessionProtocol:
         self.setSessionParameters(url=self.owner.url_for_attempt())

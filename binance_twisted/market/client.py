@@ -153,6 +153,7 @@ class StreamClient:
         self._subscriptions: set[Subscription] = set()
         self._opened = 0
         self._closed = False
+        self._closing: dict[StreamConnection, set[object]] = {}
 
     def subscribe(
         self,
@@ -202,9 +203,12 @@ class StreamClient:
         self._carrier.clear()
         connections, self._connections = self._connections, []
         for connection in connections:
-            connection.routes.clear()  # frames read during the close handshake reach no one
+            # frames read during the close handshake reach no callback; the final events
+            # (disconnected: closed by the client) still reach the subscribers' on_event
+            self._closing[connection] = _owners(connection)
+            connection.routes.clear()
         d = defer.gatherResults([c.close() for c in connections], consumeErrors=True)
-        d.addCallback(lambda _: None)
+        d.addCallback(lambda _: self._closing.clear())
         return d
 
     # -- planning ----------------------------------------------------------------------------
@@ -298,7 +302,7 @@ class StreamClient:
     def _connection_event(self, connection: StreamConnection, event: ConnectionEvent) -> None:
         if event.kind is EventKind.GAVE_UP:
             self._forget(connection)
-        owners = {route[2] for routes in connection.routes.values() for route in routes}
+        owners = self._closing.get(connection) or _owners(connection)
         for owner in owners:
             handler = getattr(owner, "on_event", None)
             if handler is None:
@@ -314,6 +318,11 @@ class StreamClient:
             self._connections.remove(connection)
         for name in [n for n, c in self._carrier.items() if c is connection]:
             del self._carrier[name]
+
+
+def _owners(connection: StreamConnection) -> set[object]:
+    """The subscriptions that receive something from ``connection``."""
+    return {route[2] for routes in connection.routes.values() for route in routes}
 
 
 def _well_formed(name: str) -> str:
