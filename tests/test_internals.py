@@ -292,6 +292,38 @@ class TrustRootTests(SynchronousTestCase):
         self.assertEqual(len(root.contexts), 1)
 
 
+# -- pyOpenSSL and service-identity: why a TLS handshake failed --------------------------------
+
+
+class TlsDiagnosisTests(SynchronousTestCase):
+    def test_openssl_binding_reports_the_verify_result_as_text(self) -> None:
+        """OpenSSL._util lib.SSL_get_verify_result / X509_verify_cert_error_string and
+        Connection._ssl: _core/tls.py:_verify_result (expired versus untrusted)."""
+        from OpenSSL import SSL
+        from OpenSSL._util import ffi, lib
+
+        connection = SSL.Connection(SSL.Context(SSL.TLS_CLIENT_METHOD), None)
+        self.assertEqual(lib.SSL_get_verify_result(connection._ssl), 0)  # X509_V_OK
+        text = ffi.string(lib.X509_verify_cert_error_string(10)).decode()
+        self.assertEqual(text, "certificate has expired")
+
+    def test_verification_error_lists_the_mismatched_identities(self) -> None:
+        """service_identity VerificationError.errors[].mismatched_id: _core/tls.py:_mismatched."""
+        from service_identity import VerificationError
+        from service_identity.exceptions import DNSMismatch
+        from service_identity.hazmat import DNS_ID
+        from twisted.python.failure import Failure
+
+        from binance_twisted._core.tls import describe_tls_failure
+
+        error = VerificationError(errors=[DNSMismatch(mismatched_id=DNS_ID("example.org"))])
+        self.assertEqual(error.errors[0].mismatched_id.hostname, b"example.org")
+        text = describe_tls_failure(Failure(error))
+        self.assertEqual(
+            text, "TLS hostname mismatch: the server's certificate is not valid for example.org"
+        )
+
+
 # -- treq ------------------------------------------------------------------------------------
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from OpenSSL import SSL
 from twisted.internet import reactor, ssl
+from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from binance_twisted import ConnectionPolicy, StreamClient
+from binance_twisted import ConnectionGaveUpError, ConnectionPolicy, Endpoints, StreamClient
 from binance_twisted._core.tls import describe_tls_failure, load_trust_root
 from binance_twisted.testing import FakeBinance, make_test_certificate_authority
 from tests.support import asynchronous
@@ -54,10 +56,57 @@ class TrustRootTests(SynchronousTestCase):
         text = describe_tls_failure(Failure(error))
         self.assertEqual(
             text,
-            "TLS handshake failed (certificate or hostname not trusted?): "
-            "certificate verify failed",
+            "TLS handshake failed: the server's certificate is not trusted "
+            "(certificate verify failed)",
         )
         self.assertIsNone(describe_tls_failure(Failure(ValueError("x"))))
+
+
+class CertificateProblemTests(TestCase):
+    """What a user reads when the server's certificate is wrong (it used to read "peer
+    dropped the TCP connection")."""
+
+    async def failure_reason(self, certificate: ssl.PrivateCertificate, trust: object) -> str:
+        """The reason a one-attempt client gives up with against a TLS server using it."""
+        port = reactor.listenSSL(
+            0, Factory.forProtocol(Protocol), certificate.options(), interface="127.0.0.1"
+        )
+        self.addCleanup(port.stopListening)
+        endpoints = Endpoints.for_tld("com").replace(
+            stream_url=f"wss://127.0.0.1:{port.getHost().port}"
+        )
+        client = StreamClient(
+            reactor, endpoints, policy=ConnectionPolicy(max_retries=0), trust_root=trust
+        )
+        self.addCleanup(client.close)
+        with self.assertRaises(ConnectionGaveUpError) as caught:
+            await client.subscribe(["btcusdt@trade"], lambda s, d: None)
+        return str(caught.exception)
+
+    @asynchronous
+    async def test_a_certificate_for_another_host_is_a_hostname_mismatch(self) -> None:
+        """A trusted certificate for example.org, served on 127.0.0.1: "hostname mismatch"."""
+        ca = make_test_certificate_authority()
+        certificate = ca.issue_server_certificate(hostnames=("example.org",), addresses=())
+        reason = await self.failure_reason(certificate, ca.certificate)
+        self.assertIn("TLS hostname mismatch", reason)
+        self.assertIn("127.0.0.1", reason)
+
+    @asynchronous
+    async def test_an_expired_certificate_is_called_expired(self) -> None:
+        """A certificate from a trusted CA that expired yesterday: "has expired"."""
+        ca = make_test_certificate_authority()
+        certificate = ca.issue_server_certificate(valid_for=timedelta(days=-1))
+        reason = await self.failure_reason(certificate, ca.certificate)
+        self.assertIn("certificate has expired", reason)
+
+    @asynchronous
+    async def test_an_unknown_issuer_is_called_untrusted(self) -> None:
+        """A certificate from a CA the client does not trust: "not trusted", and why."""
+        ca, other = make_test_certificate_authority(), make_test_certificate_authority()
+        reason = await self.failure_reason(ca.issue_server_certificate(), other.certificate)
+        self.assertIn("certificate is not trusted", reason)
+        self.assertIn("local issuer", reason)
 
 
 class EnvironmentTrustTests(TestCase):

@@ -127,7 +127,8 @@ class SessionProtocol(WebSocketClientProtocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         # autobahn folds a TLS failure into a generic "closed uncleanly"; keep the real cause
         if self.close_reason is None:
-            self.close_reason = describe_tls_failure(reason)
+            handle = getattr(self.transport, "getHandle", None)
+            self.close_reason = describe_tls_failure(reason, handle() if handle else None)
         super().connectionLost(reason)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:

@@ -13,6 +13,7 @@ import re
 from typing import TypeAlias
 
 from OpenSSL import SSL
+from service_identity.exceptions import VerificationError
 from twisted.internet import ssl
 from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
@@ -62,8 +63,17 @@ def client_tls_options(
     return ssl.optionsForClientTLS(hostname, trustRoot=trust_root)
 
 
-def describe_tls_failure(reason: Failure) -> str | None:
-    """A readable sentence for a TLS handshake failure, or ``None`` if it is not one."""
+def describe_tls_failure(reason: Failure, connection: object = None) -> str | None:
+    """A readable sentence for a TLS failure, or ``None`` if it is not one.
+
+    A certificate for another host is a hostname mismatch (service-identity's
+    ``VerificationError``); for a failed chain, the peer certificate on ``connection`` (the
+    pyOpenSSL connection, if known) tells an expired certificate from an untrusted one.
+    """
+    if reason.check(VerificationError):
+        errors = getattr(reason.value, "errors", ())
+        names = ", ".join(_mismatched(e) for e in errors) or "this host"
+        return f"TLS hostname mismatch: the server's certificate is not valid for {names}"
     if not reason.check(SSL.Error):
         return None
     details = []
@@ -72,7 +82,43 @@ def describe_tls_failure(reason: Failure) -> str | None:
         if isinstance(entry, tuple) and entry:
             details.append(str(entry[-1]))
     detail = "; ".join(d for d in details if d) or reason.getErrorMessage()
-    return f"TLS handshake failed (certificate or hostname not trusted?): {detail}"
+    why = _verify_result(connection)
+    if why == "certificate has expired":
+        return f"TLS handshake failed: the server's certificate has expired ({detail})"
+    if why is not None:
+        detail = f"{detail}: {why}"
+    return f"TLS handshake failed: the server's certificate is not trusted ({detail})"
+
+
+def _verify_result(connection: object) -> str | None:
+    """OpenSSL's verdict on the peer's chain (``certificate has expired``…), if it failed.
+
+    pyOpenSSL has no public call for it; its cffi binding is pinned by
+    tests/test_internals.py, and any surprise here only costs the detail.
+    """
+    if not isinstance(connection, SSL.Connection):
+        return None
+    try:
+        from OpenSSL._util import ffi, lib
+
+        code = lib.SSL_get_verify_result(connection._ssl)
+        if code == 0:
+            return None
+        return str(ffi.string(lib.X509_verify_cert_error_string(code)).decode())
+    except Exception:
+        return None
+
+
+def _mismatched(error: object) -> str:
+    """The name the certificate did not cover, from a service-identity mismatch."""
+    identity = getattr(error, "mismatched_id", None)
+    for field in ("ip", "hostname", "pattern"):
+        value = getattr(identity, field, None)
+        if isinstance(value, bytes):
+            return value.decode("ascii", "replace")
+        if value is not None:
+            return str(value)
+    return str(identity or error)
 
 
 def is_loopback(host: str) -> bool:

@@ -41,14 +41,24 @@ class CertificateAuthority:
         self,
         hostnames: Sequence[str] = ("localhost",),
         addresses: Sequence[str] = ("127.0.0.1",),
+        valid_for: timedelta | None = None,
     ) -> ssl.PrivateCertificate:
-        """A server certificate and key for these DNS names and IP addresses."""
+        """A server certificate and key for these DNS names and IP addresses.
+
+        ``valid_for`` (default: the CA's validity) may be negative, for a certificate that
+        has already expired: a test of what a client says about one.
+        """
         key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = [x509.DNSName(name) for name in hostnames]
         names += [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]
         common_name = hostnames[0] if hostnames else addresses[0]
         certificate = (
-            _builder(common_name, self._x509.subject, key.public_key(), self.validity)
+            _builder(
+                common_name,
+                self._x509.subject,
+                key.public_key(),
+                self.validity if valid_for is None else valid_for,
+            )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -96,7 +106,7 @@ def _builder(
         .issuer_name(issuer)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _SKEW)
+        .not_valid_before(min(now - _SKEW, now + validity - timedelta(days=1)))
         .not_valid_after(now + validity)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
