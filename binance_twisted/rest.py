@@ -47,7 +47,7 @@ from twisted.web.client import (
 )
 from twisted.web.http_headers import Headers
 
-from binance_twisted._core.tls import TrustRoot, load_trust_root
+from binance_twisted._core.tls import TrustRoot, check_plaintext, load_trust_root
 from binance_twisted._json import loads
 from binance_twisted.errors import (
     BinanceAPIError,
@@ -98,7 +98,8 @@ class RestClient:
     ``http`` is a treq-like client (``treq.testing.StubTreq`` in tests). By default it is a
     ``treq.HTTPClient`` over an ``Agent`` that verifies TLS against ``trust_root`` (the
     platform store when ``None``) and keeps no idle connections. Redirects are never followed
-    (the API key header must not travel to another host).
+    (the API key header must not travel to another host). ``http://`` is refused for hosts
+    other than this machine unless ``allow_plaintext=True``.
     """
 
     def __init__(
@@ -113,9 +114,11 @@ class RestClient:
         timeout: float = 10.0,
         time_path: str = "/api/v3/time",
         http: Any = None,
+        allow_plaintext: bool = False,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must be an http(s):// URL, not {base_url!r}")
+        check_plaintext(base_url, "base_url", allow_plaintext)
         if "?" in base_url or "#" in base_url:
             raise ValueError(f"base_url must not hold a query or fragment: {base_url!r}")
         if api_key is not None and (

@@ -99,3 +99,25 @@ class NativeDefaultsTests(SynchronousTestCase):
         for bad in (0, -1, float("nan"), "auto"):
             error = self.assertRaises(ValueError, ConnectionPolicy, stall_timeout=bad)
             self.assertIn("'venue', None", str(error))
+
+
+class PlaintextTests(SynchronousTestCase):
+    """Unencrypted URLs only to this machine, unless the caller opts in by name."""
+
+    def test_ws_and_http_to_another_host_are_refused(self) -> None:
+        """ws:// and http:// to a remote host fail at construction, naming the way out."""
+        clock = Clock()
+        endpoints = Endpoints.for_tld("com").replace(stream_url="ws://stream.example.org")
+        with self.assertRaisesRegex(ValueError, "unencrypted.*allow_plaintext=True"):
+            StreamClient(clock, endpoints)._place({}, "ws://stream.example.org")
+        with self.assertRaisesRegex(ValueError, "base_url http://api.example.org"):
+            RestClient(clock, "http://api.example.org")
+
+    def test_loopback_and_the_explicit_opt_in_are_allowed(self) -> None:
+        """127.0.0.1 (a local fake) needs nothing; another host needs allow_plaintext."""
+        clock = Clock()
+        RestClient(clock, "http://127.0.0.1:9000")
+        RestClient(clock, "http://api.example.org", allow_plaintext=True)
+        policy = ConnectionPolicy(allow_plaintext=True)
+        client = StreamClient(clock, market="spot", stream_url="ws://example.org", policy=policy)
+        self.assertEqual(client._place({}, client.stream_url).base_url, "ws://example.org")

@@ -71,6 +71,8 @@ class ConnectionPolicy:
     #: seconds for TCP, TLS and the WebSocket handshake; at least 1 (autobahn's timers
     #: round deadlines down to whole seconds, so shorter values would fire at once)
     open_timeout: float = attrs.field(default=10.0)
+    #: allow ``ws://`` to a host that is not this machine (unencrypted; off by default)
+    allow_plaintext: bool = False
 
     @open_timeout.validator
     def _check_open_timeout(self, attribute: attrs.Attribute, value: float) -> None:

@@ -22,6 +22,7 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IAddress, IConnector, IReactorTime
 from twisted.internet.protocol import ReconnectingClientFactory, connectionDone
+from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 
 from binance_twisted._core.pacing import Pacer, Unpaced
@@ -127,8 +128,7 @@ class SessionProtocol(WebSocketClientProtocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         # autobahn folds a TLS failure into a generic "closed uncleanly"; keep the real cause
         if self.close_reason is None:
-            handle = getattr(self.transport, "getHandle", None)
-            self.close_reason = describe_tls_failure(reason, handle() if handle else None)
+            self.close_reason = describe_tls_failure(reason, _tls_connection(self.transport))
         super().connectionLost(reason)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
@@ -262,3 +262,11 @@ def fail_requests(proto: SessionProtocol, error: Exception) -> None:
     for _method, _params, deferred in pending.values():
         if not deferred.called:
             deferred.errback(error)
+
+
+def _tls_connection(transport: object) -> object:
+    """The pyOpenSSL connection under a ``wss://`` session (``None`` for plain TCP, whose
+    ``getHandle()`` fails once the socket is closed)."""
+    if isinstance(transport, TLSMemoryBIOProtocol):
+        return transport.getHandle()
+    return None

@@ -46,7 +46,12 @@ from binance_twisted._core.protocol import (
 from binance_twisted._core.rotation import Rotation
 from binance_twisted._core.stats import ConnectionStats
 from binance_twisted._core.throttle import LogThrottle
-from binance_twisted._core.tls import client_tls_options, describe_tls_failure, is_loopback
+from binance_twisted._core.tls import (
+    check_plaintext,
+    client_tls_options,
+    describe_tls_failure,
+    is_loopback,
+)
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, NotConnectedError
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.venues import MarketProfile
@@ -74,6 +79,7 @@ class ReconnectingSession:
         trust_root: IOpenSSLTrustRoot,
         on_event: Callable[[ConnectionEvent], Any] | None,
     ) -> None:
+        check_plaintext(base_url, "the URL", policy.allow_plaintext)
         self.name = name
         self.policy = policy
         #: the venue's facts for this connection's market (ping cadence, limits)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from typing import TypeAlias
+from urllib.parse import urlsplit
 
 from OpenSSL import SSL
 from service_identity.exceptions import VerificationError
@@ -21,6 +22,7 @@ from twisted.python.failure import Failure
 
 __all__ = [
     "TrustRoot",
+    "check_plaintext",
     "client_tls_options",
     "describe_tls_failure",
     "is_loopback",
@@ -124,3 +126,20 @@ def _mismatched(error: object) -> str:
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is this machine, where plain ``ws://`` and ``http://`` are acceptable."""
     return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def check_plaintext(url: str, argument: str, allowed: bool) -> None:
+    """Refuse an unencrypted ``ws://``/``http://`` URL to another machine unless ``allowed``.
+
+    Loopback (a local fake) is always fine; anything else must be ``wss://``/``https://``,
+    or opted into by name, so a typo never sends keys and orders in clear text.
+    """
+    scheme = url.partition("://")[0]
+    if scheme not in ("ws", "http") or allowed:
+        return
+    host = urlsplit(url).hostname or ""
+    if not is_loopback(host):
+        raise ValueError(
+            f"{argument} {scheme}://{host}… is unencrypted and not this machine: use "
+            f"{scheme}s://, or pass allow_plaintext=True to send it in clear text anyway"
+        )
