@@ -168,3 +168,22 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> None
             raise AssertionError(f"condition not met within {timeout} s")
         await task.deferLater(reactor, 0.01, lambda: None)
         waited += 0.01
+
+
+async def advance_until(
+    clock: Any, step: float, predicate: Callable[[], Any], timeout: float = 5.0
+) -> None:
+    """Step a FakeBinance's ``clock`` by ``step`` once per reactor turn until ``predicate()``.
+
+    The fake's timers (market ticks, pings) then fire as fast as the reactor turns, while
+    the bytes they send travel over the real sockets meanwhile: no wall-clock wait for a
+    timer. Fails after ``timeout`` real seconds.
+    """
+    from twisted.internet import reactor, task
+
+    deadline = reactor.seconds() + timeout
+    while not predicate():
+        if reactor.seconds() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        clock.advance(step)
+        await task.deferLater(reactor, 0, lambda: None)

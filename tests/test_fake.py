@@ -2,8 +2,11 @@
 
 The socket tests talk to the fake with a small recording autobahn client defined here (the
 project's own client is tested against the fake elsewhere). Nothing sleeps: tests wait on
-conditions with ``fake.wait_for``, or on a Deferred from the reactor where a test must show
-that something does *not* happen for a while.
+conditions with ``fake.wait_for``. The fake's timers (pings, pong deadlines, lifetimes,
+ticks) run on a ``task.Clock`` the test advances (``clock=self.clock``) while the bytes they
+send travel over the real sockets; a test shows that nothing was sent with a round trip on
+the same connection (:meth:`FakeTestCase.settle`), whose reply comes after anything sent
+before it.
 """
 
 from __future__ import annotations
@@ -264,6 +267,20 @@ class LimitTests(SynchronousTestCase):
 
 
 class WaitForTests(SynchronousTestCase):
+    def test_wait_for_polls_on_the_reactor_not_on_the_clock(self) -> None:
+        """wait_for waits for I/O: it polls on the reactor, whatever the fake's clock does."""
+        reactor_clock, fake_clock = task.Clock(), task.Clock()
+        fake = FakeBinance(reactor_clock, clock=fake_clock)
+        self.assertIs(fake.clock, fake_clock)
+        d = fake.wait_for(lambda: True, timeout=0.05)
+        fake_clock.advance(1.0)
+        self.assertEqual(self.successResultOf(d), True)
+        never = fake.wait_for(lambda: False, timeout=0.05)
+        fake_clock.advance(1.0)
+        self.assertNoResult(never)
+        reactor_clock.pump([0.01] * 6)
+        self.failureResultOf(never, TimeoutError)
+
     def test_wait_for_fires_with_the_value(self) -> None:
         """wait_for polls on the fake's reactor and fires with the predicate's value."""
         clock = task.Clock()
@@ -345,10 +362,19 @@ class ClientFactory(WebSocketClientFactory):
 
 
 class FakeTestCase(TestCase):
-    """Starts a fake per test and leaves no socket or timer behind."""
+    """Starts a fake per test and leaves no socket or timer behind.
+
+    ``self.clock`` is a ``task.Clock`` at the reactor's time, in whole seconds (so that
+    whole-second steps add up exactly): a test that drives the fake's timers passes it,
+    ``self.start(clock=self.clock)``, and advances it.
+    """
 
     timeout = 15
     options: dict[str, Any] = {"event_interval": None}
+
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.clock.advance(float(int(reactor.seconds())))
 
     async def start(self, **options: Any) -> FakeBinance:
         fake = FakeBinance(reactor, **{**self.options, **options})
@@ -382,8 +408,20 @@ class FakeTestCase(TestCase):
         await self.fake.wait_for(lambda: len(client.messages) >= count)
         return client.json()[count - 1]
 
+    async def settle(self, client: Client) -> None:
+        """A LIST_SUBSCRIPTIONS round trip: once its reply is in, so is all the fake sent before.
+
+        TCP keeps order, so this shows what did *not* arrive without waiting for it. The
+        reply is taken out of ``client.messages`` again.
+        """
+        client.request("LIST_SUBSCRIPTIONS", request_id="settle")
+        reply = await self.fake.wait_for(
+            lambda: [m for m in client.messages if b'"settle"' in m[0]]
+        )
+        client.messages.remove(reply[0])
+
     def after(self, seconds: float) -> defer.Deferred[None]:
-        """A Deferred that fires later: to show something does not happen meanwhile."""
+        """Real time, for bytes that must *not* arrive where no round trip can show it."""
         return task.deferLater(reactor, seconds, lambda: None)
 
 
@@ -461,14 +499,18 @@ class DeliveryTests(FakeTestCase):
         self.assertEqual(ids, list(range(ids[0], ids[0] + len(ids))))
 
     @asynchronous
-    async def test_ticks_run_on_the_reactor(self) -> None:
-        """With event_interval set, events flow without calling tick()."""
-        fake = await self.start(event_interval=0.01)
+    async def test_ticks_run_on_the_clock(self) -> None:
+        """With event_interval set, each interval of the fake's clock brings one tick."""
+        fake = await self.start(event_interval=0.01, clock=self.clock)
         client = await self.open("/ws/ethusdt@depth")
+        self.clock.pump([0.01] * 5)
         await fake.wait_for(lambda: len(client.messages) >= 5)
+        await self.settle(client)
         diffs = client.json()
+        self.assertEqual(len(diffs), 5)
         for before, after in itertools.pairwise(diffs):
             self.assertEqual(after["U"], before["u"] + 1)
+        self.assertEqual(diffs[-1]["E"] - diffs[0]["E"], 40)
 
     @asynchronous
     async def test_publish(self) -> None:
@@ -634,44 +676,60 @@ class LimitsTests(FakeTestCase):
 
     @asynchronous
     async def test_answered_pings_keep_the_connection(self) -> None:
-        """Server pings carry the ms clock; echoing pongs keep the connection alive."""
-        fake = await self.start(ping_interval=0.1, pong_timeout=0.25)
+        """A ping every 20 s of the clock carries it in ms; echoing pongs keep the connection."""
+        fake = await self.start(clock=self.clock)
         client = await self.open("/ws")
-        await fake.wait_for(lambda: len(kinds(fake, "pong")) >= 5)
-        self.assertTrue(all(ping.isdigit() for ping in client.pings))
+        start = self.clock.seconds()
+        for beat in range(1, 6):
+            self.clock.advance(20.0)
+            await fake.wait_for(lambda n=beat: len(kinds(fake, "pong")) >= n)
+        expected = [str(round((start + 20.0 * n) * 1000)).encode() for n in range(1, 6)]
+        self.assertEqual(client.pings, expected)
         self.assertTrue(all(entry.detail["answered"] for entry in kinds(fake, "pong")))
+        self.assertEqual(kinds(fake, "pong-timeout"), [])
         self.assertEqual(len(fake.connections), 1)
 
     @asynchronous
     async def test_unanswered_pings_drop_the_connection(self) -> None:
-        """No pong within pong_timeout: the connection is aborted without a close frame."""
-        fake = await self.start(ping_interval=0.05, pong_timeout=0.2)
+        """No pong within 60 s of the first ping: the connection is aborted, no close frame."""
+        fake = await self.start(clock=self.clock)
         client = await self.open("/ws", answer_pings=False)
+        self.clock.advance(20)  # the first ping
+        self.clock.advance(59)
+        self.assertEqual(len(fake.connections), 1)
+        self.clock.advance(1)
         await client.lost
         self.assertEqual(client.close_code, None)
         self.assertFalse(client.was_clean)
         (timeout,) = kinds(fake, "pong-timeout")
-        self.assertTrue(0.2 <= timeout.time - fake.log[0].time < 0.4, timeout)
+        self.assertEqual(timeout.time - fake.log[0].time, 80.0)
         self.assertEqual(kinds(fake, "close")[0].detail["code"], 1006)
 
     @asynchronous
     async def test_unsolicited_pongs_do_not_count(self) -> None:
         """Pongs that do not echo a ping are logged but do not meet the deadline."""
-        fake = await self.start(ping_interval=0.1, pong_timeout=0.3)
+        fake = await self.start(clock=self.clock)
         client = await self.open("/ws", answer_pings=False)
         client.sendPong(b"")
         await fake.wait_for(lambda: kinds(fake, "pong"))
+        self.clock.advance(20.0)
         await fake.wait_for(lambda: client.pings)
         client.sendPong(b"")
+        await fake.wait_for(lambda: len(kinds(fake, "pong")) == 2)
+        self.clock.advance(60.0)
         await client.lost
         self.assertEqual([e.detail["answered"] for e in kinds(fake, "pong")], [False, False])
         self.assertEqual(len(kinds(fake, "pong-timeout")), 1)
 
     @asynchronous
     async def test_lifetime(self) -> None:
-        """After lifetime seconds the server closes with 1000."""
-        fake = await self.start(lifetime=0.1)
+        """After lifetime seconds (Binance's 24 h here) the server closes with 1000."""
+        day = 24 * 3600.0
+        fake = await self.start(lifetime=day, ping_interval=None, clock=self.clock)
         client = await self.open("/ws")
+        self.clock.advance(day - 1)
+        self.assertEqual(len(fake.connections), 1)
+        self.clock.advance(1)
         await client.lost
         self.assertEqual(client.close_code, 1000)
         self.assertEqual(len(kinds(fake, "lifetime")), 1)
@@ -720,17 +778,21 @@ class FaultTests(FakeTestCase):
     @asynchronous
     async def test_stall_and_resume(self) -> None:
         """While stalled nothing is sent, not even pings or pong deadlines; resume restarts."""
-        fake = await self.start(ping_interval=0.05, pong_timeout=0.15)
+        fake = await self.start(clock=self.clock)
         client = await self.open("/ws/btcusdt@trade", answer_pings=False)
         fake.stall()
         fake.tick(3)
         self.assertEqual(fake.server_shutdown(), 0)
-        await self.after(0.4)
-        self.assertEqual((client.messages, client.pings), ([], []))
+        self.clock.advance(200.0)  # ten ping intervals, three pong deadlines
         self.assertEqual(len(fake.connections), 1)
         fake.resume()
+        self.assertEqual(fake.server_shutdown(), 1)  # the first frame since the stall
+        await fake.wait_for(lambda: client.messages)
+        self.assertEqual(([m["e"] for m in client.json()], client.pings), (["serverShutdown"], []))
         fake.tick()
-        await fake.wait_for(lambda: client.messages and client.pings)
+        self.clock.advance(20.0)
+        await fake.wait_for(lambda: len(client.messages) >= 2 and client.pings)
+        self.clock.advance(60.0)
         await client.lost
         self.assertEqual(len(kinds(fake, "pong-timeout")), 1)
 
@@ -816,12 +878,12 @@ class RestTests(FakeTestCase):
 
     @asynchronous
     async def test_ping_and_time(self) -> None:
-        """/api/v3/ping is {} and /api/v3/time the reactor clock in ms."""
-        await self.start()
+        """/api/v3/ping is {} and /api/v3/time the fake's clock in ms."""
+        await self.start(clock=self.clock)
         self.assertEqual(await self.get("/api/v3/ping"), (200, {}))
+        self.clock.advance(0.25)
         status, body = await self.get("/api/v3/time")
-        self.assertEqual(status, 200)
-        self.assertTrue(0 <= reactor.seconds() * 1000 - body["serverTime"] < 1000, body)
+        self.assertEqual((status, body), (200, {"serverTime": round(self.clock.seconds() * 1000)}))
 
 
 class TLSTests(FakeTestCase):
@@ -946,6 +1008,7 @@ class FuturesRouteTests(FakeTestCase):
         raw_spot = await self.open("/ws/!bookTicker")
         fake.tick(3)
         await fake.wait_for(lambda: len(futures.messages) >= 9)
-        await self.after(0.1)
+        await self.settle(spot)
+        await self.settle(raw_spot)
         self.assertEqual((spot.messages, raw_spot.messages), ([], []))
         self.assertEqual({m["stream"] for m in futures.json()}, set(names.split("/")))

@@ -78,8 +78,8 @@ def ws_signed(api_key: str, **params: Any) -> dict[str, Any]:
 
 
 def now_ms() -> int:
-    """The client's clock: the reactor's (the fake's clock before any skew)."""
-    return int(reactor.seconds() * 1000)
+    """The client's clock: the reactor's (the fake's clock before any skew), rounded as it."""
+    return round(reactor.seconds() * 1000)
 
 
 class PureTests(SynchronousTestCase):
@@ -188,9 +188,13 @@ class AccountTestCase(FakeTestCase):
         status, _, content = await self.http(method, path, query, **kw)
         return status, loads(content)
 
+    def now_ms(self) -> int:
+        """The client's clock: the fake's, in ms (the reactor's unless the test gave a clock)."""
+        return round(self.fake.clock.seconds() * 1000)
+
     async def signed(self, method: str, path: str, key: str, **params: Any) -> tuple[int, Any]:
         """A SIGNED REST request: the signature goes last, percent-encoded."""
-        query = urlencode({**params, "timestamp": params.get("timestamp", now_ms())})
+        query = urlencode({**params, "timestamp": params.get("timestamp", self.now_ms())})
         signature = quote(sign(key, query.encode()), safe="")
         return await self.rest(method, path, f"{query}&signature={signature}", key=key)
 
@@ -257,10 +261,13 @@ class ListenKeyTests(AccountTestCase):
 
     @asynchronous
     async def test_expiry_sends_listen_key_expired_then_closes(self) -> None:
-        """When the validity runs out, connections get listenKeyExpired and are closed."""
-        fake = await self.start(listen_key_validity=0.3)
+        """When the 60 min validity runs out, connections get listenKeyExpired and close."""
+        fake = await self.start(clock=self.clock, ping_interval=None)
         key = await self.listen_key(self.rsa)
         client = await self.open(f"/private/ws?listenKey={key}")
+        self.clock.advance(3599)
+        self.assertEqual((self.rsa.listen_key("futures"), len(fake.connections)), (key, 1))
+        self.clock.advance(1)
         await client.lost
         (event,) = client.json()
         self.assertEqual(sorted(event), ["E", "e", "listenKey"])
@@ -273,12 +280,14 @@ class ListenKeyTests(AccountTestCase):
     @asynchronous
     async def test_put_extends_validity(self) -> None:
         """A PUT restarts the validity, so the key outlives its first deadline."""
-        await self.start(listen_key_validity=0.4)
+        await self.start(clock=self.clock)
         key = await self.listen_key(self.hmac)
-        await self.after(0.25)
+        self.clock.advance(3000)
         await self.rest("PUT", "/fapi/v1/listenKey", key=DOC_API_KEY)
-        await self.after(0.25)
+        self.clock.advance(3000)
         self.assertEqual(self.hmac.listen_key("futures"), key)
+        self.clock.advance(600)
+        self.assertIsNone(self.hmac.listen_key("futures"))
 
     @asynchronous
     async def test_forced_expiry_and_combined_filtered_stream(self) -> None:
@@ -442,7 +451,7 @@ class RestSigningTests(AccountTestCase):
         fake.server_time_offset = 10_000
         for path in ("/api/v3/time", "/fapi/v1/time"):
             status, body = await self.rest("GET", path)
-            self.assertTrue(9_000 < body["serverTime"] - now_ms() <= 10_000, body)
+            self.assertTrue(9_000 < body["serverTime"] - self.now_ms() <= 10_000, body)
         status, body = await self.signed("POST", "/sapi/v1/userListenToken", DOC_API_KEY)
         self.assertEqual((status, body["code"]), (400, -1021))
         self.assertIn("recvWindow", body["msg"])
@@ -464,7 +473,7 @@ class RestSigningTests(AccountTestCase):
         status, body = await self.signed("POST", path, DOC_API_KEY, validity=86_400_001)
         self.assertEqual((status, body["code"]), (400, -1130))
         status, body = await self.signed("POST", path, DOC_API_KEY, validity=60_000)
-        self.assertTrue(0 <= body["expirationTime"] - now_ms() <= 60_000, body)
+        self.assertTrue(0 <= body["expirationTime"] - self.now_ms() <= 60_000, body)
 
     @asynchronous
     async def test_rate_limit_rest(self) -> None:
@@ -642,7 +651,7 @@ class WsApiTests(AccountTestCase):
     @asynchronous
     async def test_listen_token_subscription_expires_unless_renewed(self) -> None:
         """A listenToken subscription ends at expirationTime; a fresh token extends it."""
-        fake = await self.start()
+        fake = await self.start(clock=self.clock)
         client = await self.wsapi()
         path = "/sapi/v1/userListenToken"
         short = (await self.signed("POST", path, DOC_API_KEY, validity=400))[1]
@@ -659,7 +668,7 @@ class WsApiTests(AccountTestCase):
         self.assertEqual(
             renewed["result"], {"subscriptionId": 0, "expirationTime": longer["expirationTime"]}
         )
-        await self.after(0.5)
+        self.clock.advance(1)  # past the first token's 400 ms
         report = self.hmac.execution_report()
         self.assertEqual(self.hmac.emit("margin", report), 1)
         self.assertEqual(self.hmac.emit("spot", report), 0)
@@ -674,6 +683,7 @@ class WsApiTests(AccountTestCase):
         self.assertEqual(answer["result"]["subscriptionId"], 1)
         self.assertEqual(self.rsa.emit("isolated:ethusdt", {"e": "balanceUpdate"}), 1)
         self.assertEqual(self.rsa.emit("margin", {"e": "balanceUpdate"}), 0)
+        self.clock.advance(1)  # past the isolated token's 500 ms
         ended = await fake.wait_for(
             lambda: [e for e in self.events(client) if e["event"]["e"] == "eventStreamTerminated"]
         )
@@ -713,12 +723,15 @@ class WsApiTests(AccountTestCase):
 class WsApiFaultTests(AccountTestCase):
     @asynchronous
     async def test_delay_answers_later_and_out_of_order(self) -> None:
-        """A delayed request is answered after later ones."""
-        fake = await self.start()
+        """A delayed request is answered after later ones, once its delay has passed."""
+        fake = await self.start(clock=self.clock)
         client = await self.wsapi()
         fake.wsapi_fault("time", delay=0.3)
         slow = self.send(client, "time")
         fast = self.send(client, "ping")
+        await self.response(client, fast)
+        self.assertEqual([m["id"] for m in client.json()], [fast])
+        self.clock.advance(0.3)
         await self.response(client, slow)
         self.assertEqual([m["id"] for m in client.json()], [fast, slow])
         self.assertEqual((await self.call(client, "time"))["status"], 200)
@@ -747,10 +760,13 @@ class WsApiFaultTests(AccountTestCase):
     @asynchronous
     async def test_drop(self) -> None:
         """drop aborts the connection without an answer (after a delay if one is given)."""
-        fake = await self.start()
+        fake = await self.start(clock=self.clock)
         client = await self.wsapi()
         fake.wsapi_fault("userDataStream.subscribe.signature", drop=True, delay=0.1)
         self.send(client, "userDataStream.subscribe.signature", ws_signed(DOC_API_KEY))
+        await fake.wait_for(lambda: kinds(fake, "fault"))
+        self.assertEqual(len(fake.connections), 1)
+        self.clock.advance(0.1)
         await client.lost
         self.assertEqual(client.json(), [])
         self.assertEqual(kinds(fake, "close")[0].detail["reason"], "fault: dropped")
@@ -770,11 +786,15 @@ class SharedLimitsTests(AccountTestCase):
     @asynchronous
     async def test_pings_and_lifetime_apply_to_the_ws_api(self) -> None:
         """A WS API connection is pinged, dropped without pongs, and closed at its lifetime."""
-        fake = await self.start(ping_interval=0.05, pong_timeout=0.2, lifetime=0.5)
+        fake = await self.start(lifetime=100, clock=self.clock)
         silent = await self.open("/ws-api/v3", answer_pings=False)
         answering = await self.wsapi()
+        for beat in range(1, 5):  # pings at 20, 40, 60 and 80 s; silent's deadline is 80 s
+            self.clock.advance(20)
+            await fake.wait_for(lambda n=beat: len(kinds(fake, "pong")) >= n)
         await silent.lost
         self.assertEqual(len(kinds(fake, "pong-timeout")), 1)
+        self.clock.advance(20)
         await answering.lost
         self.assertTrue(answering.pings)
         self.assertEqual(answering.close_code, 1000)
@@ -787,10 +807,10 @@ class SharedLimitsTests(AccountTestCase):
         client = await self.wsapi()
         fake.stall()
         self.send(client, "ping")
-        await self.after(0.1)
-        self.assertEqual(client.messages, [])
+        await fake.wait_for(lambda: fake.requests(method="ping"))
         fake.resume()
-        await self.call(client, "ping")
+        answer = await self.call(client, "ping")
+        self.assertEqual(client.json(), [answer])  # the stalled ping's answer never came
         self.assertEqual(fake.drop_all(), 1)
         await client.lost
 

@@ -164,7 +164,8 @@ class FuturesDepthTests(BookTestCase):
         spot = await self.open("/stream?streams=" + "/".join(names))
         fake.tick(10)
         await fake.wait_for(lambda: len(futures.messages) >= 30 and len(spot.messages) >= 20)
-        await self.after(0.05)
+        await self.settle(futures)
+        await self.settle(spot)
         self.assertEqual((len(futures.messages), len(spot.messages)), (30, 20))
         by_stream: dict[str, list[Any]] = {}
         for message in futures.json():

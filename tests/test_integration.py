@@ -2,8 +2,10 @@
 
 Each test states one behaviour a user would notice: data flows, survives drops, stalls,
 rotations and refused handshakes, stays under the message rate, and TLS is verified.
-Timings are shortened through ConnectionPolicy and FakeBinance options; nothing sleeps,
-tests wait on conditions with ``fake.wait_for``.
+The client's timings are shortened through ConnectionPolicy; the fake's timers (market
+ticks, pings) run on a ``task.Clock`` the test drives (``ticks_until`` steps it one tick per
+reactor turn), so no test waits in real time for the fake. Nothing sleeps: tests wait on
+conditions with ``fake.wait_for``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from twisted.internet import reactor
+from twisted.internet import reactor, task
 from twisted.trial.unittest import TestCase
 
 from binance_twisted import (
@@ -22,7 +24,7 @@ from binance_twisted import (
     StreamRequestError,
 )
 from binance_twisted.testing import FakeBinance, make_test_certificate_authority
-from tests.support import asynchronous
+from tests.support import advance_until, asynchronous
 
 
 def log_of(fake: FakeBinance, kind: str) -> list[Any]:
@@ -57,16 +59,25 @@ class Recorder:
 
 
 class FakeBinanceTestCase(TestCase):
-    """Starts a FakeBinance and tears it and every client down cleanly."""
+    """Starts a FakeBinance on ``self.clock`` and tears it and every client down cleanly."""
 
     fake_options: dict[str, Any] = {}
 
+    def setUp(self) -> None:
+        self.clock = task.Clock()
+        self.clock.advance(float(int(reactor.seconds())))
+
     async def start_fake(self, **options: Any) -> FakeBinance:
-        settings = {"event_interval": 0.02, **self.fake_options, **options}
+        settings = {"event_interval": 0.02, "clock": self.clock, **self.fake_options, **options}
         fake = FakeBinance(reactor, **settings)
         await fake.start()
         self.addCleanup(fake.stop)
+        self.interval = settings["event_interval"]
         return fake
+
+    async def ticks_until(self, predicate: Any) -> None:
+        """Tick the fake's market, one interval per reactor turn, until ``predicate()``."""
+        await advance_until(self.clock, self.interval, predicate)
 
     def client(self, fake: FakeBinance, **options: Any) -> StreamClient:
         options.setdefault("policy", FAST)
@@ -83,7 +94,9 @@ class DeliveryTests(FakeBinanceTestCase):
         seen = Recorder()
         client = self.client(fake)
         await client.subscribe(["btcusdt@trade", "btcusdt@depth@100ms"], seen.on_message)
+        self.clock.pump([0.02] * 10)
         await fake.wait_for(lambda: seen.count("btcusdt@depth@100ms") >= 10)
+        self.assertEqual(seen.count("btcusdt@depth@100ms"), 10)
         trades = seen.ids("btcusdt@trade")
         self.assertEqual(trades, list(range(trades[0], trades[0] + len(trades))))
         diffs = [d for s, d in seen.messages if s == "btcusdt@depth@100ms"]
@@ -101,12 +114,12 @@ class DeliveryTests(FakeBinanceTestCase):
         client = self.client(fake)
         sub = await client.subscribe(["btcusdt@trade"], seen.on_message)
         await sub.add(["ethusdt@aggTrade"])
-        await fake.wait_for(lambda: seen.count("ethusdt@aggTrade") > 0)
+        await self.ticks_until(lambda: seen.count("ethusdt@aggTrade") > 0)
         self.assertEqual(await client.list_subscriptions(), ["btcusdt@trade", "ethusdt@aggTrade"])
         await sub.remove(["btcusdt@trade"])
         before = seen.count("btcusdt@trade")
         later = seen.count("ethusdt@aggTrade") + 5
-        await fake.wait_for(lambda: seen.count("ethusdt@aggTrade") >= later)
+        await self.ticks_until(lambda: seen.count("ethusdt@aggTrade") >= later)
         self.assertEqual(seen.count("btcusdt@trade"), before)
         self.assertEqual(await client.list_subscriptions(), ["ethusdt@aggTrade"])
         await sub.unsubscribe()
@@ -125,7 +138,7 @@ class DeliveryTests(FakeBinanceTestCase):
 
         client = self.client(fake)
         await client.subscribe(["btcusdt@trade"], fragile)
-        await fake.wait_for(lambda: len(seen) >= 12)
+        await self.ticks_until(lambda: len(seen) >= 12)
         self.assertEqual(seen, list(range(seen[0], seen[0] + len(seen))))
         self.assertGreaterEqual(client.stats()["spot-1"]["callback_errors"], 3)
         self.flushLoggedErrors(ValueError)
@@ -141,18 +154,21 @@ class DeliveryTests(FakeBinanceTestCase):
         fake.send_garbage(binary=True)
         await fake.wait_for(lambda: client.stats()["spot-1"]["decode_errors"] == 2)
         later = seen.count() + 3
-        await fake.wait_for(lambda: seen.count() >= later)
+        await self.ticks_until(lambda: seen.count() >= later)
         self.assertIn(EventKind.ERROR, seen.kinds())
         self.assertEqual(client.stats()["spot-1"]["reconnects"], 0)
 
     @asynchronous
     async def test_server_pings_are_answered(self) -> None:
-        """With 0.25 s pings and a 2 s pong deadline, six pings are answered, none missed."""
-        fake = await self.start_fake(ping_interval=0.25, pong_timeout=2.0)
+        """With Binance's 20 s pings and 60 s pong deadline, six pings are answered in time."""
+        fake = await self.start_fake()
         seen = Recorder()
         client = self.client(fake)
         await client.subscribe(["btcusdt@trade"], seen.on_message, seen.on_event)
-        await fake.wait_for(lambda: len(log_of(fake, "pong")) >= 6, timeout=5)
+        for beat in range(1, 7):
+            self.clock.advance(20)
+            await fake.wait_for(lambda n=beat: len(log_of(fake, "pong")) >= n)
+        self.assertTrue(all(pong.detail["answered"] for pong in log_of(fake, "pong")))
         self.assertEqual(log_of(fake, "pong-timeout"), [])
         self.assertEqual(seen.kinds(), [EventKind.CONNECTED])
 
@@ -165,11 +181,11 @@ class RecoveryTests(FakeBinanceTestCase):
         seen = Recorder()
         client = self.client(fake)
         await client.subscribe(["btcusdt@trade", "ethusdt@trade"], seen.on_message, seen.on_event)
-        await fake.wait_for(lambda: seen.count() >= 5)
+        await self.ticks_until(lambda: seen.count() >= 5)
         fake.drop_all()
         await fake.wait_for(lambda: EventKind.RECONNECTED in seen.kinds())
         later = seen.count("ethusdt@trade") + 5
-        await fake.wait_for(lambda: seen.count("ethusdt@trade") >= later)
+        await self.ticks_until(lambda: seen.count("ethusdt@trade") >= later)
         kinds = seen.kinds()
         self.assertEqual(
             kinds[:4],
@@ -193,13 +209,13 @@ class RecoveryTests(FakeBinanceTestCase):
         policy = ConnectionPolicy(initial_delay=0.05, stall_timeout=1.0)
         client = self.client(fake, policy=policy)
         await client.subscribe(["btcusdt@trade"], seen.on_message, seen.on_event)
-        await fake.wait_for(lambda: seen.count() >= 3)
+        await self.ticks_until(lambda: seen.count() >= 3)
         fake.stall()
         await fake.wait_for(lambda: EventKind.STALLED in seen.kinds())
         fake.resume()
         await fake.wait_for(lambda: EventKind.RECONNECTED in seen.kinds())
         later = seen.count() + 3
-        await fake.wait_for(lambda: seen.count() >= later)
+        await self.ticks_until(lambda: seen.count() >= later)
         self.assertEqual(client.stats()["spot-1"]["stalls"], 1)
 
     @asynchronous
@@ -216,7 +232,7 @@ class RecoveryTests(FakeBinanceTestCase):
         reasons = [e.reason for e in seen.events if e.kind is EventKind.DISCONNECTED]
         reasons += [e.reason for e in seen.events if e.kind is EventKind.RECONNECTING]
         self.assertTrue(any("429" in r for r in reasons), reasons)
-        await fake.wait_for(lambda: seen.count() >= 3)
+        await self.ticks_until(lambda: seen.count() >= 3)
 
     @asynchronous
     async def test_gives_up_with_the_legacy_limit_and_a_clear_error(self) -> None:
@@ -245,7 +261,7 @@ class RecoveryTests(FakeBinanceTestCase):
         error = await self.assertFailure(failed, StreamRequestError)
         self.assertEqual(error.code, 2)
         later = seen.count() + 3
-        await fake.wait_for(lambda: seen.count() >= later)
+        await self.ticks_until(lambda: seen.count() >= later)
 
 
 class RotationTests(FakeBinanceTestCase):
@@ -255,14 +271,14 @@ class RotationTests(FakeBinanceTestCase):
         client = self.client(fake, policy=ConnectionPolicy(rotate_after=None, handover_timeout=2.0))
         streams = ["btcusdt@trade", "btcusdt@aggTrade", "btcusdt@depth@100ms", "btcusdt@ticker"]
         await client.subscribe(streams, seen.on_message, seen.on_event)
-        await fake.wait_for(lambda: seen.count("btcusdt@trade") >= 20)
+        await self.ticks_until(lambda: seen.count("btcusdt@trade") >= 20)
         if trigger == "serverShutdown":
             fake.server_shutdown()
         else:
             client._connections[0].rotate(trigger)
-        await fake.wait_for(lambda: EventKind.ROTATED in seen.kinds())
+        await self.ticks_until(lambda: EventKind.ROTATED in seen.kinds())  # under load
         later = seen.count("btcusdt@trade") + 20
-        await fake.wait_for(lambda: seen.count("btcusdt@trade") >= later)
+        await self.ticks_until(lambda: seen.count("btcusdt@trade") >= later)
         return seen, client
 
     def assert_nothing_lost_or_repeated(self, seen: Recorder) -> None:
@@ -294,7 +310,8 @@ class ScaleTests(FakeBinanceTestCase):
     @asynchronous
     async def test_2000_streams_split_over_two_connections_at_the_allowed_pace(self) -> None:
         """2,000 streams open two connections, are acknowledged, and never exceed 5 msg/s."""
-        fake = await self.start_fake(event_interval=None)
+        # the pace is measured in real time: the fake's clock is the reactor here
+        fake = await self.start_fake(event_interval=None, clock=reactor)
         client = self.client(fake)
         names = [f"s{i:04d}usdt@trade" for i in range(2000)]
         sub = await client.subscribe(names, lambda s, d: None)
@@ -320,7 +337,7 @@ class TLSTests(FakeBinanceTestCase):
         seen = Recorder()
         client = self.client(fake, trust_root=fake.trust_root)
         await client.subscribe(["btcusdt@trade"], seen.on_message)
-        await fake.wait_for(lambda: seen.count() >= 3)
+        await self.ticks_until(lambda: seen.count() >= 3)
         self.assertTrue(fake.endpoints.stream_url.startswith("wss://"))
 
     @asynchronous

@@ -1,8 +1,21 @@
 """A fake Binance for tests: :class:`FakeBinance` serves streams, WS API and REST on 127.0.0.1.
 
 Use it in this project's integration tests and in your own trial tests to run a real client,
-over real sockets, against a server that behaves like Binance and fails on demand. See
+over real sockets, against a server that behaves like Binance and fails on demand; pass
+``clock=`` to drive its timers with a ``task.Clock``. :mod:`binance_twisted.testing.memory`
+pairs the same server with your clients in memory: no sockets, no real time. See
 ``docs/testing.rst``.
+
+The modules come in two kinds, and the first never imports the second:
+
+* the exchange simulation, pure (no sockets, no HTTP; time only from the clock it is
+  given): ``_market``, ``_marketdata``, ``_events``, ``_trading``, ``_futures``,
+  ``_userdata``, ``_userevents``, ``_bookfaults``, ``_names``, ``_params``, ``_control``,
+  ``_auth``, ``_errors``, ``_limits``, ``_ticker``, ``_subscriptions``, ``_wsapi_calls``,
+  and ``_state``, which ties them together;
+* the wire: ``_protocol`` and ``_wsapi`` (WebSocket connections), ``_rest`` (the REST
+  resource), ``_site`` (the web site and connection tracking), ``_tls`` (the test CA),
+  ``_server`` (:class:`FakeBinance`), ``_loopback`` and ``memory`` (the in-memory pairing).
 """
 
 from binance_twisted.testing._server import FakeBinance

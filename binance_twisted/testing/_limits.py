@@ -1,5 +1,6 @@
-"""The two per-connection limits Binance enforces on its side (binance-platform.md §2).
+"""The per-connection limits Binance enforces on its side (binance-platform.md §2).
 
+* :class:`ConnectionPolicy`: what the server enforces, as configured on the fake.
 * :class:`RateWindow`: at most N incoming frames (text, ping, pong) in any sliding second;
   the next one gets the connection closed with 1008 "Too many requests".
 * :class:`Heartbeat`: a ping every 20 s, and a deadline of 1 min for the pong that echoes
@@ -15,9 +16,22 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-__all__ = ["Heartbeat", "RateWindow"]
+__all__ = ["ConnectionPolicy", "Heartbeat", "RateWindow"]
+
+
+@attrs.frozen
+class ConnectionPolicy:
+    """What the server enforces on every connection (see :class:`FakeBinance`)."""
+
+    ping_interval: float | None
+    pong_timeout: float | None
+    max_incoming_rate: int | None
+    max_streams: int
+    lifetime: float | None
+    close_on_invalid_stream: bool
 
 
 class RateWindow:
@@ -92,7 +106,7 @@ class Heartbeat:
     def _ping(self) -> None:
         self._ping_call = None
         now = self._clock.seconds()
-        payload = str(int(now * 1000)).encode("ascii")
+        payload = str(round(now * 1000)).encode("ascii")
         self._in_flight.append((payload, now))
         if self._deadline_call is None:
             self._arm_deadline()

@@ -7,8 +7,10 @@ market and listen-key streams (``/ws…``, ``/stream…``, the futures routes, `
 WebSocket API connection in :mod:`binance_twisted.testing._wsapi` adds requests.
 
 Shared state (subscriptions, the log, faults that span connections) lives in the hub, the
-:class:`~binance_twisted.testing.FakeBinance` that owns the factory; this module only knows
-the hub through the :class:`Hub` protocol, so it does not import the server module.
+fake's :class:`~binance_twisted.testing._state.ServerState`; this module only knows the hub
+through the :class:`Hub` protocol, so it does not import the server module. The fake's own
+timers (pings, pong deadlines, lifetimes, rate windows) run on the hub's ``clock``; autobahn's
+handshake timers run on the factory's reactor, with the sockets (:class:`ReactorTimer`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any, Protocol
 
-import attrs
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
@@ -31,34 +32,30 @@ from binance_twisted.testing._control import (
     error_frame,
     result_frame,
 )
-from binance_twisted.testing._limits import Heartbeat, RateWindow
+from binance_twisted.testing._limits import ConnectionPolicy, Heartbeat, RateWindow
 from binance_twisted.testing._names import BadURL, parse_connection_url
+from binance_twisted.testing._state import Peer
 from binance_twisted.testing._subscriptions import Subscriptions
 
-__all__ = ["Connection", "ConnectionFactory", "ConnectionPolicy", "Hub", "StreamConnection"]
+__all__ = [
+    "Connection",
+    "ConnectionFactory",
+    "ConnectionPolicy",
+    "Hub",
+    "ReactorTimer",
+    "StreamConnection",
+]
 
 _FRAME_EXCERPT = 200
-
-
-@attrs.frozen
-class ConnectionPolicy:
-    """What the server enforces on every connection (see :class:`FakeBinance`)."""
-
-    ping_interval: float | None
-    pong_timeout: float | None
-    max_incoming_rate: int | None
-    max_streams: int
-    lifetime: float | None
-    close_on_invalid_stream: bool
 
 
 class Hub(Protocol):
     """The server-wide state a connection reports to."""
 
-    reactor: IReactorTime
+    clock: IReactorTime
     policy: ConnectionPolicy
-    subscriptions: Subscriptions[Connection]
-    listeners: Subscriptions[Connection]
+    subscriptions: Subscriptions[Peer]
+    listeners: Subscriptions[Any]
     stalled: bool
 
     def record(self, kind: str, connection: Connection | None, detail: dict[str, Any]) -> None:
@@ -82,7 +79,7 @@ class Connection(WebSocketServerProtocol):
 
     Public attributes: ``id`` (increasing from 1), ``service`` (``"stream"`` or
     ``"ws-api"``), ``path`` (the request URI), ``route``, ``combined``, ``connected_at``
-    (reactor seconds), :attr:`streams` and :meth:`close`. Subclasses parse the URL in
+    (clock seconds), :attr:`streams` and :meth:`close`. Subclasses parse the URL in
     :meth:`accept` and handle text/binary frames in :meth:`handle_message`.
     """
 
@@ -145,9 +142,9 @@ class Connection(WebSocketServerProtocol):
     def onOpen(self) -> None:
         hub = self.hub
         limit = hub.policy.max_incoming_rate if self.rate_limited else None
-        self._rate = RateWindow(hub.reactor, limit)
+        self._rate = RateWindow(hub.clock, limit)
         self._heartbeat = Heartbeat(
-            hub.reactor,
+            hub.clock,
             hub.policy.ping_interval,
             hub.policy.pong_timeout,
             self._send_ping,
@@ -158,7 +155,7 @@ class Connection(WebSocketServerProtocol):
         if not hub.stalled:
             self._heartbeat.start()
         if hub.policy.lifetime is not None:
-            self._lifetime_call = hub.reactor.callLater(hub.policy.lifetime, self._expire)
+            self._lifetime_call = hub.clock.callLater(hub.policy.lifetime, self._expire)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if self._heartbeat is not None:
@@ -339,10 +336,43 @@ class StreamConnection(Connection):
 
 
 class ConnectionFactory(WebSocketServerFactory):
-    """Builds connections of one class for one hub."""
+    """Builds connections of one class for one hub, with autobahn's timers on ``reactor``."""
 
-    def __init__(self, hub: Hub, protocol: type[Connection]) -> None:
-        super().__init__(reactor=hub.reactor)
+    def __init__(self, hub: Hub, protocol: type[Connection], reactor: IReactorTime) -> None:
+        super().__init__(reactor=reactor)
+        self._batched_timer = ReactorTimer(reactor)
         self.hub = hub
         self.protocol = protocol
         self.setProtocolOptions(webStatus=False)
+
+
+class ReactorTimer:
+    """autobahn's per-factory timer (``factory._batched_timer``) on a reactor of our choice.
+
+    autobahn schedules handshake and close timeouts through txaio, on the global reactor
+    whatever reactor the factory was given; with this timer they run on ``reactor``, so an
+    in-memory reactor sees every timer of its connections and the global one sees none.
+    """
+
+    def __init__(self, reactor: IReactorTime) -> None:
+        self._reactor = reactor
+
+    def call_later(self, delay: float, func: Any, *args: Any, **kwargs: Any) -> TimerCall:
+        """Run ``func(*args, **kwargs)`` in ``delay`` seconds; the call can be cancelled."""
+        return TimerCall(self._reactor.callLater(delay, func, *args, **kwargs))
+
+
+class TimerCall:
+    """A scheduled call whose ``cancel()`` may come late or twice, as autobahn's may."""
+
+    def __init__(self, call: IDelayedCall) -> None:
+        self._call = call
+
+    def active(self) -> bool:
+        """Whether the call is still to run."""
+        return bool(self._call.active())
+
+    def cancel(self) -> None:
+        """Cancel it if it has not run yet."""
+        if self._call.active():
+            self._call.cancel()

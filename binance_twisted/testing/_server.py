@@ -8,34 +8,23 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from autobahn.twisted.resource import WebSocketResource
 from twisted.internet.defer import Deferred, gatherResults, maybeDeferred, succeed
 from twisted.internet.endpoints import TCP4ServerEndpoint
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IReactorTime
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import IListeningPort, IReactorTime
 from twisted.internet.ssl import Certificate
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.protocols.policies import WrappingFactory
-from twisted.protocols.tls import TLSMemoryBIOFactory
-from twisted.web.resource import IResource, Resource
-from twisted.web.server import Request, Site
+from twisted.web.resource import IResource
 
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.testing._names import ROUTES, is_symbol
-from binance_twisted.testing._protocol import (
-    Connection,
-    ConnectionFactory,
-    ConnectionPolicy,
-    StreamConnection,
-)
-from binance_twisted.testing._rest import RestAPI
+from binance_twisted.testing._limits import ConnectionPolicy
+from binance_twisted.testing._names import is_symbol
+from binance_twisted.testing._protocol import Connection
+from binance_twisted.testing._site import ServerSite, fake_endpoints
 from binance_twisted.testing._state import Fault, LogEntry, RestFault, ServerState
-from binance_twisted.testing._tls import make_test_certificate_authority
+from binance_twisted.testing._ticker import Ticker
 from binance_twisted.testing._userdata import FakeAccount
-from binance_twisted.testing._wsapi import WsApiConnection
 
 __all__ = ["FakeBinance"]
 
@@ -74,8 +63,22 @@ class FakeBinance:
     balances and orders, sending the user-data events Binance would. See
     ``docs/testing.rst``.
 
+    Time: every timer of the fake and every time it reports runs on ``clock``: server
+    pings and pong deadlines, market ticks, connection lifetimes, the incoming-frame window,
+    listen-key and listen-token expiries, delayed WebSocket API answers, and the server
+    time in responses (``serverTime``, ``E``, expirations, the ``timestamp`` check) and in
+    the log. Listening, sockets, autobahn's handshake timeouts and :meth:`wait_for` stay on
+    ``reactor``. Pass ``clock=task.Clock()`` to drive the fake's time with
+    ``clock.advance()`` while real bytes flow over loopback sockets; start such a clock at
+    the reactor's time (``clock.advance(reactor.seconds())``) when clients sign requests
+    with their own clock. A clock that stands still sees every incoming frame in the same
+    second, so advance it or pass ``max_incoming_rate=None``. For no sockets at all, see
+    :mod:`binance_twisted.testing.memory`.
+
     Args:
-        reactor: the reactor to listen and schedule on (default: the global one).
+        reactor: the reactor to listen on (default: the global one).
+        clock: the ``IReactorTime`` the fake's timers and clock run on (default:
+            ``reactor``).
         tls: serve ``wss://``/``https://`` with a certificate from a fresh test CA; clients
             trust :attr:`trust_root`.
         ping_interval: seconds between server pings (``None``: no pings).
@@ -111,6 +114,7 @@ class FakeBinance:
         self,
         reactor: Any = None,
         *,
+        clock: IReactorTime | None = None,
         tls: bool = False,
         ping_interval: float | None = 20.0,
         pong_timeout: float | None = 60.0,
@@ -154,8 +158,9 @@ class FakeBinance:
         if not key_types <= set(_KEY_TYPES):
             raise ValueError(f"logon_key_types must be among {_KEY_TYPES}, not {key_types!r}")
         self._reactor: IReactorTime = reactor
+        self._clock: IReactorTime = reactor if clock is None else clock
         self._state = ServerState(
-            reactor,
+            self._clock,
             policy,
             all_symbols,
             seed,
@@ -172,61 +177,35 @@ class FakeBinance:
         self._port: IListeningPort | None = None
         self._port_number: int | None = None
         self._endpoints: Endpoints | None = None
-        self._tracker: _ConnectionTracker | None = None
-        self._ticker: LoopingCall | None = None
+        self._site: ServerSite | None = None
+        self._ticker: Ticker | None = None
         self._waits: set[Deferred[Any]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Deferred[FakeBinance]:
-        """Listen on 127.0.0.1 at a random port; fires with ``self`` once listening."""
+        """Listen on 127.0.0.1 at a random port; fires with ``self`` once listening.
+
+        On a reactor whose ports are in memory (:mod:`binance_twisted.testing.memory`) the
+        same server objects listen there, and the Deferred has fired on return.
+        """
         if self._started:
             raise RuntimeError("FakeBinance.start() may only be called once")
         self._started = True
-        root = _Root(
-            WebSocketResource(ConnectionFactory(self._state, StreamConnection)),
-            WebSocketResource(ConnectionFactory(self._state, WsApiConnection)),
-            RestAPI(self._state),
-        )
-        factory: IProtocolFactory = Site(root, reactor=self._reactor)
-        if self._tls:
-            authority = make_test_certificate_authority()
-            self.trust_root = authority.certificate
-            options = authority.issue_server_certificate().options()
-            factory = TLSMemoryBIOFactory(options, False, factory)
-        # The tracker wraps TLS rather than the other way round: autobahn wants to see the
-        # TLS protocol itself as the transport of a wss:// connection.
-        self._tracker = _ConnectionTracker(factory)
+        self._site = ServerSite(self._state, self._reactor, self._tls)
+        self.trust_root = self._site.trust_root
         endpoint = TCP4ServerEndpoint(self._reactor, 0, interface="127.0.0.1")
-        listening: Deferred[IListeningPort] = endpoint.listen(self._tracker)
+        listening: Deferred[IListeningPort] = endpoint.listen(self._site.factory)
         return listening.addCallback(self._listening)
 
     def _listening(self, port: IListeningPort) -> FakeBinance:
         self._port = port
         self._port_number = number = port.getHost().port  # type: ignore[attr-defined]
-        ws, http = ("wss", "https") if self._tls else ("ws", "http")
-        stream_url, rest_url = f"{ws}://127.0.0.1:{number}", f"{http}://127.0.0.1:{number}"
-        self._endpoints = Endpoints(
-            name="fake",
-            stream_url=stream_url,
-            ws_api_url=f"{stream_url}/ws-api/v3",
-            rest_url=rest_url,
-            futures_stream_url=stream_url,
-            futures_ws_api_url=f"{stream_url}/ws-fapi/v1",
-            futures_rest_url=rest_url,
-            coin_futures_stream_url=stream_url,
-            coin_futures_rest_url=rest_url,
-            portfolio_margin_rest_url=rest_url,
-            portfolio_margin_stream_url=f"{stream_url}/pm",
-            margin_risk_stream_url=stream_url,
-        )
+        self._endpoints = fake_endpoints("127.0.0.1", number, self._tls)
         if self._event_interval is not None:
-            self._ticker = LoopingCall(self.tick)
-            self._ticker.clock = self._reactor
-            self._ticker.start(self._event_interval, now=False).addErrback(
-                lambda failure: self._logger.failure("market ticks stopped", failure)
-            )
-        self._logger.info("FakeBinance listening on {url}", url=stream_url)
+            self._ticker = Ticker(self._clock, self._event_interval, self.tick)
+            self._ticker.start()
+        self._logger.info("FakeBinance listening on {url}", url=self._endpoints.stream_url)
         return self
 
     def stop(self) -> Deferred[None]:
@@ -237,7 +216,7 @@ class FakeBinance:
         or ``connection.close()`` first.
         """
         port, self._port = self._port, None
-        if port is None or self._tracker is None:
+        if port is None or self._site is None:
             return succeed(None)
         if self._ticker is not None and self._ticker.running:
             self._ticker.stop()
@@ -245,7 +224,10 @@ class FakeBinance:
         for waiting in list(self._waits):
             waiting.cancel()
         self._abort_all("server stopped")
-        closing: list[Deferred[Any]] = [maybeDeferred(port.stopListening), self._tracker.idle()]
+        closing: list[Deferred[Any]] = [
+            maybeDeferred(port.stopListening),
+            self._site.tracker.idle(),
+        ]
         return gatherResults(closing).addCallback(lambda _: None)
 
     @property
@@ -266,6 +248,22 @@ class FakeBinance:
         return self._endpoints
 
     @property
+    def clock(self) -> IReactorTime:
+        """What the fake's timers and clock run on (``clock=``, else the reactor)."""
+        return self._clock
+
+    @property
+    def resource(self) -> IResource:
+        """The root web resource (streams, WebSocket API, REST), after :meth:`start`.
+
+        What the port serves, for in-memory HTTP: ``treq.testing.StubTreq(fake.resource)``
+        answers REST requests without a socket.
+        """
+        if self._site is None:
+            raise RuntimeError("FakeBinance has not started yet: call start() first")
+        return self._site.resource
+
+    @property
     def connections(self) -> list[Connection]:
         """The open WebSocket connections (streams and WebSocket API), oldest first.
 
@@ -273,13 +271,13 @@ class FakeBinance:
         ``"ws-api"``), ``path`` (the request URI, e.g. ``/stream?streams=a/b``), ``route``
         (``None``, or the futures route the path began with: ``"public"``, ``"market"`` or
         ``"private"``, or ``"pm"``), ``combined`` (payloads wrapped; ``SET_PROPERTY``
-        changes it), ``streams`` (in subscription order), ``connected_at`` (reactor
+        changes it), ``streams`` (in subscription order), ``connected_at`` (clock
         seconds) and ``close(code=1000, reason="")``, which sends any close code, 1008
         included. Stream connections also have ``listen_keys`` and ``events``; WebSocket
         API ones ``logged_on`` (an API key or ``None``), ``subscriptions`` (id to
         ``(api_key, product)``) and ``return_rate_limits``.
         """
-        return list(self._state.connections)
+        return cast("list[Connection]", list(self._state.connections))
 
     @property
     def log(self) -> list[LogEntry]:
@@ -310,10 +308,12 @@ class FakeBinance:
     ) -> Deferred[T]:
         """Fire with ``predicate()``'s value once it is true, polling every 10 ms.
 
-        Errbacks with :class:`TimeoutError` naming ``description`` (default: the
-        predicate's source) after ``timeout`` seconds, or with the predicate's exception.
+        It polls on the reactor, not on ``clock``: it waits for socket I/O, which a test's
+        clock does not drive. Errbacks with :class:`TimeoutError` naming ``description``
+        (default: the predicate's source) after ``timeout`` seconds, or with the predicate's
+        exception.
         """
-        what = description or _describe(predicate)
+        what = description or describe(predicate)
         deadline = self._reactor.seconds() + timeout
         poll_call = None
 
@@ -440,8 +440,8 @@ class FakeBinance:
         connections = list(self._state.connections)
         for connection in connections:
             connection.abort(reason)
-        if self._tracker is not None:
-            self._tracker.abort_all()
+        if self._site is not None:
+            self._site.tracker.abort_all()
         return len(connections)
 
     def stall(self) -> None:
@@ -520,7 +520,7 @@ class FakeBinance:
 
         It moves ``serverTime`` (REST and WebSocket API), the clock that ``timestamp`` is
         checked against, and the times of user-data events; market events keep the
-        reactor clock.
+        fake's clock.
         """
         return self._state.time_offset_ms
 
@@ -602,60 +602,8 @@ def _check_status(status: int) -> None:
     HTTPStatus(status)  # a ValueError for statuses without a reason phrase
 
 
-class _Root(Resource):
-    """Stream paths go to the stream resource, WebSocket API ones to its own, the rest to REST.
-
-    Stream paths start with ``/ws``, ``/stream``, a futures route (``/public``, …) or
-    ``/pm``; WebSocket API paths with ``/ws-api`` or ``/ws-fapi``. Each WebSocket resource
-    parses the whole path, and refuses a bad one such as ``/public/nope``.
-    """
-
-    _STREAM_HEADS = frozenset(name.encode() for name in ("ws", "stream", "pm", *ROUTES))
-    _WS_API_HEADS = frozenset({b"ws-api", b"ws-fapi"})
-
-    def __init__(self, streams: IResource, ws_api: IResource, rest: IResource) -> None:
-        super().__init__()
-        self._streams = streams
-        self._ws_api = ws_api
-        self._rest = rest
-
-    def getChild(self, path: bytes, request: Request) -> IResource:
-        if path in self._STREAM_HEADS:
-            return self._streams
-        return self._ws_api if path in self._WS_API_HEADS else self._rest
-
-
-class _ConnectionTracker(WrappingFactory):
-    """Knows every open TCP connection, HTTP or WebSocket, so stop() can end them all."""
-
-    noisy = False
-
-    def __init__(self, factory: IProtocolFactory) -> None:
-        super().__init__(factory)
-        self._idle: list[Deferred[None]] = []
-
-    def unregisterProtocol(self, p: Protocol) -> None:
-        super().unregisterProtocol(p)
-        if not self.protocols:
-            waiting, self._idle = self._idle, []
-            for idle in waiting:
-                idle.callback(None)
-
-    def abort_all(self) -> None:
-        """Abort every connection still open."""
-        for wrapper in list(self.protocols):
-            wrapper.transport.abortConnection()
-
-    def idle(self) -> Deferred[None]:
-        """Fires once no connection is open."""
-        if not self.protocols:
-            return succeed(None)
-        idle: Deferred[None] = Deferred()
-        self._idle.append(idle)
-        return idle
-
-
-def _describe(predicate: Callable[[], Any]) -> str:
+def describe(predicate: Callable[[], Any]) -> str:
+    """What a predicate checks, for a timeout message: its source, else its name."""
     try:
         return inspect.getsource(predicate).strip()
     except (OSError, TypeError):

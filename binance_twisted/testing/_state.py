@@ -3,13 +3,17 @@
 Connections see it as their :class:`~binance_twisted.testing._protocol.Hub`, the REST side as
 its :class:`~binance_twisted.testing._rest.MarketView`; :class:`FakeBinance` wraps it in the
 public API. Keeping it apart keeps those internal hooks out of FakeBinance's interface.
+
+It is part of the exchange simulation, not of the wire: it knows a connection only as a
+:class:`Peer` (what the wire module's connections offer), and its only time source is the
+``clock`` it is given.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 from twisted.internet.interfaces import IReactorTime
@@ -19,25 +23,57 @@ from binance_twisted._json import dumps
 from binance_twisted.testing._auth import redact_text
 from binance_twisted.testing._bookfaults import BookFaults, DepthPlan, Held
 from binance_twisted.testing._events import depth_event, render
+from binance_twisted.testing._limits import ConnectionPolicy
 from binance_twisted.testing._market import Levels, Market, SymbolMarket
 from binance_twisted.testing._names import ROUTES, recognise
-from binance_twisted.testing._protocol import Connection, ConnectionPolicy
 from binance_twisted.testing._subscriptions import Subscriptions
 from binance_twisted.testing._trading import Exchange
 from binance_twisted.testing._userdata import PREFIX_PRODUCTS, UserData
 
-__all__ = ["Fault", "LogEntry", "RestFault", "ServerState"]
+__all__ = ["Fault", "LogEntry", "Peer", "RestFault", "ServerState"]
 
 _VERBOSE_KINDS = frozenset({"request", "invalid", "ping", "pong", "http"})
 _MINUTE_MS = 60_000
+
+
+class Peer(Protocol):
+    """One open WebSocket connection, as the state sees it (the wire side implements it)."""
+
+    id: int
+    service: str
+    path: str
+    route: str | None
+    combined: bool
+    connected_at: float
+
+    def __hash__(self) -> int:
+        """Peers key the subscription tables."""
+
+    def send(self, payload: bytes, binary: bool = False) -> bool:
+        """Send one message; whether it went out."""
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake."""
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection at once."""
+
+    def pause_reading(self, paused: bool) -> None:
+        """Stop (or resume) reading from the client."""
+
+    def suspend_heartbeat(self) -> None:
+        """No pings and no pong deadline for now."""
+
+    def resume_heartbeat(self) -> None:
+        """Ping again."""
 
 
 @attrs.frozen
 class LogEntry:
     """One thing that happened on the fake, in order.
 
-    ``time`` is reactor seconds; ``connection`` the connection id (``None`` for a refused
-    handshake and for what is not tied to a WebSocket connection); ``kind`` one of
+    ``time`` is the fake's clock in seconds; ``connection`` the connection id (``None`` for a
+    refused handshake and for what is not tied to a WebSocket connection); ``kind`` one of
     ``connect refused request invalid ping pong close rate-limit pong-timeout lifetime
     fault book-fault book-fault-applied http listen-key-expired listen-key-closed
     subscription-ended``; ``detail`` the specifics (for ``connect``: ``path`` and
@@ -82,7 +118,7 @@ class ServerState:
 
     def __init__(
         self,
-        reactor: IReactorTime,
+        clock: IReactorTime,
         policy: ConnectionPolicy,
         symbols: Sequence[str],
         seed: int,
@@ -91,13 +127,14 @@ class ServerState:
         us_listen_keys: bool = False,
         logon_key_types: frozenset[str] = frozenset({"Ed25519"}),
     ) -> None:
-        self.reactor = reactor
+        #: every timer and time stamp of the fake (the sockets' reactor is not needed here)
+        self.clock = clock
         self.policy = policy
         self.symbols = symbols
         self.market = Market(seed)
-        self.subscriptions: Subscriptions[Connection] = Subscriptions()
+        self.subscriptions: Subscriptions[Peer] = Subscriptions()
         self.log: list[LogEntry] = []
-        self.connections: list[Connection] = []
+        self.connections: list[Peer] = []
         self.refusals: deque[int] = deque()
         self.stalled = False
         self.reading_paused = False
@@ -108,7 +145,7 @@ class ServerState:
         self.rest_faults: deque[RestFault] = deque()
         self.book_faults = BookFaults()
         self.userdata = UserData(
-            reactor,
+            clock,
             self.server_ms,
             self.record,
             self.deliver,
@@ -127,11 +164,9 @@ class ServerState:
 
     # -- connections --------------------------------------------------------------------
 
-    def record(self, kind: str, connection: Connection | None, detail: dict[str, Any]) -> None:
+    def record(self, kind: str, connection: Peer | None, detail: dict[str, Any]) -> None:
         """Append a :class:`LogEntry` (and log it: per-message kinds at debug level)."""
-        entry = LogEntry(
-            self.reactor.seconds(), connection.id if connection else None, kind, detail
-        )
+        entry = LogEntry(self.clock.seconds(), connection.id if connection else None, kind, detail)
         self.log.append(entry)
         emit = self._logger.debug if kind in _VERBOSE_KINDS else self._logger.info
         emit(
@@ -142,17 +177,17 @@ class ServerState:
         """The status to refuse the next upgrade with, if any is queued."""
         return self.refusals.popleft() if self.refusals else None
 
-    def opened(self, connection: Connection) -> None:
+    def opened(self, connection: Peer) -> None:
         """Give a new connection its id and start tracking it."""
         connection.id, self._next_id = self._next_id, self._next_id + 1
-        connection.connected_at = self.reactor.seconds()
+        connection.connected_at = self.clock.seconds()
         self.connections.append(connection)
         path = redact_text(connection.path)
         self.record("connect", connection, {"path": path, "route": connection.route})
         if self.reading_paused:
             connection.pause_reading(True)
 
-    def closed(self, connection: Connection) -> None:
+    def closed(self, connection: Peer) -> None:
         """Forget a connection and its subscriptions."""
         self.connections.remove(connection)
         self.subscriptions.forget(connection)
@@ -175,7 +210,7 @@ class ServerState:
         frame = dumps({"event": event})
         return sent + sum(c.send(frame) for c in self.ws_api_connections())
 
-    def deliver(self, stream: str, payload: Any, listeners: Sequence[Connection]) -> int:
+    def deliver(self, stream: str, payload: Any, listeners: Sequence[Peer]) -> int:
         """Send one payload to ``listeners``, wrapped for combined ones; returns how many got it.
 
         The payload is serialised once, and wrapped at most once, however many listen.
@@ -236,7 +271,7 @@ class ServerState:
             self.book_faults.finish(symbol, plan)
 
     def _publish_depth(
-        self, name: str, symbol: str, listeners: list[Connection], now: int, plan: DepthPlan
+        self, name: str, symbol: str, listeners: list[Peer], now: int, plan: DepthPlan
     ) -> None:
         """One step's diff event of ``name``: Spot shape on Spot paths, futures on routes.
 
@@ -309,8 +344,11 @@ class ServerState:
         return snapshot
 
     def now_ms(self) -> int:
-        """The reactor clock in milliseconds (the market's ``E`` and ``T``)."""
-        return int(self.reactor.seconds() * 1000)
+        """The fake's clock in milliseconds (the market's ``E`` and ``T``).
+
+        Rounded, not truncated: a test clock at 1.15 s reads 1.1499999… and is 1150 ms.
+        """
+        return round(self.clock.seconds() * 1000)
 
     def server_ms(self) -> int:
         """The server clock: :meth:`now_ms` plus the simulated skew (``serverTime``)."""

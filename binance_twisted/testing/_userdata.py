@@ -290,7 +290,7 @@ class UserData:
 
     def __init__(
         self,
-        reactor: IReactorTime,
+        clock: IReactorTime,
         server_ms: Callable[[], int],
         record: Callable[[str, Any, dict[str, Any]], None],
         deliver: Callable[[str, Any, Sequence[Any]], int],
@@ -298,7 +298,7 @@ class UserData:
         validity: float,
         seed: int,
     ) -> None:
-        self.reactor = reactor
+        self.clock = clock
         self.server_ms = server_ms
         self._record = record
         self._deliver = deliver
@@ -380,7 +380,7 @@ class UserData:
     def _arm(self, record: ListenKey) -> None:
         if record.call is not None and record.call.active():
             record.call.cancel()
-        record.call = self.reactor.callLater(self.validity, self._expired, record)
+        record.call = self.clock.callLater(self.validity, self._expired, record)
 
     def _expired(self, record: ListenKey) -> None:
         record.call = None

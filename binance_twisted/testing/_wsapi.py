@@ -210,7 +210,7 @@ class WsApiConnection(Connection):
             self._pending.discard(call)
             action()
 
-        call = self.hub.reactor.callLater(delay, run)
+        call = self.hub.clock.callLater(delay, run)
         self._pending.add(call)
 
     def _answer(self, request_id: RequestId, method: str, params: dict[str, Any]) -> None:
@@ -481,7 +481,7 @@ class WsApiConnection(Connection):
             subscription.expiration_ms = token.expiration_ms
         subscription.cancel_timer()
         delay = max(0.0, (subscription.expiration_ms - hub.server_ms()) / 1000)
-        subscription.call = hub.reactor.callLater(
+        subscription.call = hub.clock.callLater(
             delay, self.end_subscription, subscription, "expired"
         )
         return {"subscriptionId": subscription.id, "expirationTime": subscription.expiration_ms}
