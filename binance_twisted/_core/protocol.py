@@ -36,6 +36,7 @@ __all__ = [
     "SessionFactory",
     "SessionProtocol",
     "close_session",
+    "describe_end",
     "fail_requests",
 ]
 
@@ -262,6 +263,13 @@ def fail_requests(proto: SessionProtocol, error: Exception) -> None:
     for _method, _params, deferred in pending.values():
         if not deferred.called:
             deferred.errback(error)
+
+
+def describe_end(proto: SessionProtocol | None, failure: Failure) -> str:
+    """Why a session (or an attempt that never became one) ended, in words."""
+    if proto is not None and proto.close_reason:
+        return proto.close_reason
+    return describe_tls_failure(failure) or failure.getErrorMessage()
 
 
 def _tls_connection(transport: object) -> object:

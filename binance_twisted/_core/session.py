@@ -3,12 +3,10 @@
 :class:`ReconnectingSession` is the lifecycle every long-lived Binance WebSocket needs,
 market streams and the WebSocket API alike:
 
-* drops and refused handshakes: Twisted's ``ReconnectingClientFactory`` retries with
-  jittered exponential backoff; the delay resets only after a *healthy* period, so a server
-  that accepts and immediately drops does not get hammered;
-* silent stalls: a watchdog drops a session that received nothing (no data, no server ping)
-  for ``stall_timeout`` seconds; Binance pings every 20 s, so a live socket is never silent
-  that long, while a half-open one is;
+* drops and refused handshakes: retries with jittered exponential backoff that resets only
+  after a *healthy* period, so a server that accepts and drops at once is not hammered;
+* silent stalls: a session that received nothing (no data, no server ping) for
+  ``stall_timeout`` seconds is dropped; a live socket is never that quiet, a half-open one is;
 * the 24 h limit and ``serverShutdown``: a replacement session is opened and prepared first,
   then switched to, then the old one is closed (make-before-break); *how* a subclass hands
   its traffic over lives in a :class:`Rotation` subclass;
@@ -41,6 +39,7 @@ from binance_twisted._core.protocol import (
     SessionFactory,
     SessionProtocol,
     close_session,
+    describe_end,
     fail_requests,
 )
 from binance_twisted._core.rotation import Rotation
@@ -49,7 +48,6 @@ from binance_twisted._core.throttle import LogThrottle
 from binance_twisted._core.tls import (
     check_plaintext,
     client_tls_options,
-    describe_tls_failure,
     is_loopback,
 )
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, NotConnectedError
@@ -222,7 +220,7 @@ class ReconnectingSession:
         self, factory: SessionFactory, proto: SessionProtocol | None, failure: Failure
     ) -> None:
         """A session ended or an attempt failed: report it and decide what comes next."""
-        reason = _describe(proto, failure)
+        reason = describe_end(proto, failure)
         self._last_reason = reason
         if proto is not None:
             proto.pacer.stop()
@@ -500,9 +498,3 @@ class ReconnectingSession:
             self._on_event(event)
         except Exception:
             log.failure("{name}: event handler raised on {kind}", name=self.name, kind=kind.value)
-
-
-def _describe(proto: SessionProtocol | None, failure: Failure) -> str:
-    if proto is not None and proto.close_reason:
-        return proto.close_reason
-    return describe_tls_failure(failure) or failure.getErrorMessage()
