@@ -1,8 +1,10 @@
 """One JSON codec for the whole package: orjson when installed, the stdlib otherwise.
 
 Every inbound frame is decoded exactly once, here; picking the implementation at import
-time keeps the hot path free of branches. Both raise a ``ValueError`` subclass on bad input
-(invalid JSON or invalid UTF-8), so callers catch ``ValueError``.
+time keeps the hot path free of branches. Callers catch :data:`DECODE_ERRORS`: a
+``ValueError`` subclass for invalid JSON or UTF-8, ``TypeError`` for what is not text, and
+``RecursionError``, which the stdlib decoder raises on deeply nested input (a 2 KB frame of
+1,000 nested arrays) where orjson raises a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FAST", "dumps", "loads"]
+__all__ = ["DECODE_ERRORS", "FAST", "dumps", "loads"]
+
+#: what decoding untrusted bytes may raise, with either implementation
+DECODE_ERRORS = (ValueError, TypeError, RecursionError)
 
 loads: Callable[[bytes | str], Any]
 dumps: Callable[[Any], bytes]

@@ -48,7 +48,7 @@ from twisted.web.client import (
 from twisted.web.http_headers import Headers
 
 from binance_twisted._core.tls import TrustRoot, check_plaintext, load_trust_root
-from binance_twisted._json import loads
+from binance_twisted._json import DECODE_ERRORS, loads
 from binance_twisted.errors import (
     BinanceAPIError,
     BinanceTwistedError,
@@ -340,7 +340,7 @@ class RestClient:
         if 200 <= status < 300:
             try:
                 return loads(body)
-            except ValueError:
+            except DECODE_ERRORS:
                 msg = _scrub(_excerpt(f"HTTP {status} with a body that is not JSON", body), secrets)
                 raise BinanceAPIError(status, None, msg, None, label) from None
         if status == 410:
@@ -438,7 +438,7 @@ def _error_body(status: int, body: bytes) -> tuple[int | None, str]:
     """Binance's ``{"code", "msg"}``, or ``(None, "HTTP <status>: excerpt")``."""
     try:
         decoded = loads(body)
-    except ValueError:
+    except DECODE_ERRORS:
         decoded = None
     if isinstance(decoded, dict):
         code, msg = decoded.get("code"), decoded.get("msg")

@@ -201,6 +201,24 @@ class SessionTests(SynchronousTestCase):
         self.assertEqual(len(errors), 1)
         self.assertIn("undecodable", errors[0].reason)
 
+    def test_deeply_nested_json_is_an_undecodable_frame_with_either_decoder(self) -> None:
+        """5,000 nested arrays (10 KB): counted as undecodable, not an "Unhandled Error" that
+        drops the connection (the stdlib decoder raises RecursionError)."""
+        import json
+
+        import binance_twisted._core.protocol as protocol_module
+
+        deep = b"[" * 5000 + b"]" * 5000
+        for decoder in (protocol_module.loads, json.loads):
+            self.patch(protocol_module, "loads", decoder)
+            harness, _ = started()
+            proto = harness.open()
+            proto.onMessage(deep, False)
+            harness.send_data(proto, TRADES, trade(4))
+            self.assertEqual(harness.connection.stats.decode_errors, 1, decoder)
+            self.assertEqual([d["t"] for _, d in harness.received], [4])
+            self.assertNotIn(EventKind.DISCONNECTED, harness.kinds())
+
     def test_gzip_binary_frames_are_decoded(self) -> None:
         """A gzip-compressed binary frame is decoded like text (python-binance 0.7.11 did so)."""
         harness, _ = started()

@@ -358,6 +358,22 @@ class ErrorTests(SynchronousTestCase):
         self.assertNotIn("<", error.msg)
         self.assertNotIn("p {}", error.msg)
 
+    def test_deeply_nested_bodies_are_not_json_with_either_decoder(self) -> None:
+        """5,000 nested arrays in a 200 or a 400 body: a BinanceAPIError, not a RecursionError
+        escaping from the stdlib decoder."""
+        import json
+
+        import binance_twisted.rest as rest_module
+
+        deep = "[" * 5000 + "]" * 5000
+        for decoder in (rest_module.loads, json.loads):
+            self.patch(rest_module, "loads", decoder)
+            for status in (200, 400):
+                rest, _, _ = client(Script(html(status, deep)))
+                d = rest.request("GET", "/api/v3/depth")
+                error = self.failureResultOf(d, BinanceAPIError).value
+                self.assertEqual((error.status, error.code), (status, None))
+
     def test_invalid_timestamp_resyncs_once_and_retries(self) -> None:
         """-1021 on a SIGNED request → one sync_time, then one retry with the new offset."""
         script = Script()

@@ -28,7 +28,7 @@ from twisted.python.failure import Failure
 from binance_twisted._core.pacing import Pacer, Unpaced
 from binance_twisted._core.stats import ConnectionStats
 from binance_twisted._core.tls import describe_tls_failure
-from binance_twisted._json import dumps, loads
+from binance_twisted._json import DECODE_ERRORS, dumps, loads
 
 __all__ = [
     "Deliver",
@@ -153,7 +153,7 @@ class SessionProtocol(WebSocketClientProtocol):
             payload = _gunzip(payload)
         try:
             message = loads(payload)
-        except (ValueError, TypeError):
+        except DECODE_ERRORS:
             self.owner.decode_failed(self, payload)
             return
         if type(message) is dict:
