@@ -202,7 +202,8 @@ class DepthSynchroniser:
     def _subscribed(self, subscription: Subscription) -> None:
         self._subscription = subscription
         if self.state == "stopped":
-            subscription.unsubscribe()
+            # stopped while subscribing; the connection may already be gone
+            subscription.unsubscribe().addErrback(lambda _: None)
             return
         self._fetch_snapshot()
 
