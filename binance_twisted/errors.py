@@ -8,6 +8,7 @@ legacy code passed one shared, mutable class-level dict to every callback).
 from __future__ import annotations
 
 __all__ = [
+    "MAX_RETRY_AFTER",
     "BinanceAPIError",
     "BinanceTwistedError",
     "ClientClosedError",
@@ -23,6 +24,10 @@ __all__ = [
     "error_message",
     "redact",
 ]
+
+#: the longest a Retry-After is obeyed, in seconds; a longer one (a bogus header, or a ban of
+#: days) is capped, so a client tries again, once, every 10 minutes at most
+MAX_RETRY_AFTER = 600.0
 
 #: a name longer than any symbol, all letters and digits, is most likely a listen key
 _SYMBOL_MAX = 32
@@ -72,7 +77,8 @@ class BinanceAPIError(BinanceTwistedError):
 
     ``status`` is the HTTP (or WS API) status, ``code`` and ``msg`` Binance's error body
     (``code`` is ``None`` when the body was not Binance JSON, e.g. an nginx page), and
-    ``retry_after`` the seconds Binance asked us to wait (429/418), if it said.
+    ``retry_after`` the seconds to wait (429/418), if Binance said: what it asked, at most
+    :data:`MAX_RETRY_AFTER` (``asked_retry_after`` keeps the original).
     The text never contains request parameters, so no key or signature can leak into it.
     """
 
@@ -87,10 +93,16 @@ class BinanceAPIError(BinanceTwistedError):
         self.status = status
         self.code = code
         self.msg = msg
-        self.retry_after = retry_after
+        self.asked_retry_after = retry_after
+        self.retry_after = None if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
         self.request = request
         where = f"{request}: " if request else ""
-        wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+        wait = ""
+        if retry_after is not None:
+            wait = f" (retry after {self.retry_after:g} s"
+            if self.retry_after != retry_after:
+                wait += f"; Binance asked {retry_after:g} s"
+            wait += ")"
         super().__init__(f"{where}HTTP {status}, Binance code {code}: {msg}{wait}")
 
 

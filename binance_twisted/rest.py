@@ -355,18 +355,22 @@ class RestClient:
             if retry_after is None:
                 retry_after = _DEFAULT_RETRY_AFTER[status]
                 msg = f"{msg} (no Retry-After header; backing off {retry_after:g} s)"
-            until = self._reactor.seconds() + retry_after
+            error = RateLimitedError(status, code, msg, retry_after, label)
+            wait = error.retry_after
+            assert wait is not None
+            until = self._reactor.seconds() + wait
             if until > self._blocked_until:
                 self._blocked_until = until
                 self._blocked_status = status
             log.warn(
-                "{request}: HTTP {status} ({what}); no request is sent for {wait:g} s",
+                "{request}: HTTP {status} ({what}); no request is sent for {wait:g} s{capped}",
                 request=label,
                 status=status,
                 what="IP banned" if status == 418 else "rate limited",
-                wait=retry_after,
+                wait=wait,
+                capped="" if wait == retry_after else f" (Retry-After said {retry_after:g} s)",
             )
-            raise RateLimitedError(status, code, msg, retry_after, label)
+            raise error
         raise BinanceAPIError(status, code, msg, None, label)
 
     def _transport_failure(self, failure: Failure, label: str, started: float) -> Failure:

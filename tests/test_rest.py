@@ -322,6 +322,21 @@ class ErrorTests(SynchronousTestCase):
         """418 (IP ban) behaves like 429: no request leaves until Retry-After has passed."""
         self._check_back_off(418)
 
+    def test_an_absurd_retry_after_is_capped_at_ten_minutes(self) -> None:
+        """Retry-After: 999999999 (31.7 years) is obeyed for 600 s, and the error says so."""
+        script = Script(
+            reply(418, {"code": -1003, "msg": "banned"}, **{"Retry-After": "999999999"})
+        )
+        rest, clock, _ = client(script)
+        error = self.failureResultOf(rest.request("GET", "/x"), RateLimitedError).value
+        self.assertEqual((error.retry_after, error.asked_retry_after), (600.0, 999999999.0))
+        self.assertIn("Binance asked 1e+09 s", str(error))
+        script.default = [reply(200, {"ok": 1})]
+        clock.advance(599)
+        self.failureResultOf(rest.request("GET", "/x"), RateLimitedError)
+        clock.advance(1)
+        self.assertEqual(self.successResultOf(rest.request("GET", "/x")), {"ok": 1})
+
     def test_rate_limit_without_retry_after_still_backs_off(self) -> None:
         """A 429 without Retry-After backs off 60 s by default and says so."""
         script = Script(reply(429, {"code": -1003, "msg": "Too much request weight used."}))
