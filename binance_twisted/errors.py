@@ -14,6 +14,7 @@ __all__ = [
     "ClientClosedError",
     "ConnectionGaveUpError",
     "EndpointRemovedError",
+    "MessageTooBigError",
     "MissingCredentialsError",
     "NotConnectedError",
     "RateLimitedError",
@@ -112,6 +113,17 @@ class RateLimitedError(BinanceAPIError):
 
 class EndpointRemovedError(BinanceAPIError):
     """410 Gone: Binance removed this endpoint (e.g. Spot listenKeys); never retried."""
+
+
+class MessageTooBigError(BinanceTwistedError):
+    """A message over ``ConnectionPolicy.max_message_size`` ended its session.
+
+    Reported as an ``ERROR`` event with ``code`` 1009 (the WebSocket close code the session
+    failed with; it reconnects) and, to legacy callbacks, as the legacy error dict.
+    """
+
+    #: the WebSocket close code "message too big"
+    code = 1009
 
 
 class MissingCredentialsError(BinanceTwistedError, ValueError):

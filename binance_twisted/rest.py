@@ -26,7 +26,6 @@ Account-level calls built on it (listen keys, listen tokens) live in
 from __future__ import annotations
 
 import email.utils
-import html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -47,6 +46,7 @@ from twisted.web.client import (
 )
 from twisted.web.http_headers import Headers
 
+from binance_twisted._core.bodies import excerpt, read_body
 from binance_twisted._core.tls import TrustRoot, check_plaintext, load_trust_root
 from binance_twisted._json import DECODE_ERRORS, loads
 from binance_twisted.errors import (
@@ -71,7 +71,6 @@ _METHODS = ("GET", "POST", "PUT", "DELETE")
 _API_KEY_HEADER = b"X-MBX-APIKEY"
 _INVALID_TIMESTAMP = -1021
 _MAX_RECV_WINDOW_MS = 60_000
-_MAX_EXCERPT = 200
 _CLOCK_SLACK = 1e-3  # s; float error when telling a timeout from a caller's cancel
 # Binance always sends Retry-After with 429/418; if it ever does not, still back off
 # (an IP ban lasts at least 2 minutes) rather than hammer it.
@@ -79,9 +78,6 @@ _DEFAULT_RETRY_AFTER = {429: 60.0, 418: 120.0}
 # Parameter values that are secrets; they are scrubbed from any error text Binance echoes.
 _SECRET_PARAMS = frozenset({"listenKey", "listenToken", "signature", "apiKey"})
 _MIN_SECRET_LEN = 8
-_HTML_DROP = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_HTML_TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 _API_KEY_CHARS = re.compile(r"[\x21-\x7e]+")
 
 Params = Sequence[tuple[str, Any]] | Mapping[str, Any] | None
@@ -93,7 +89,9 @@ class RestClient:
     ``api_key`` goes into the ``X-MBX-APIKEY`` header of ``API_KEY`` and ``SIGNED``
     requests; ``signer`` (from :func:`binance_twisted.signing.load_signer`) signs ``SIGNED``
     ones. ``recv_window`` (ms, at most 60000) is sent with signed requests when given.
-    ``timeout`` bounds each request, from sending to the last body byte.
+    ``timeout`` bounds each request, from sending to the last body byte, and
+    ``max_body_size`` its body (32 MiB; a bigger one fails with
+    :class:`~binance_twisted.errors.MessageTooBigError` and its connection is closed).
 
     ``http`` is a treq-like client (``treq.testing.StubTreq`` in tests). By default it is a
     ``treq.HTTPClient`` over an ``Agent`` that verifies TLS against ``trust_root`` (the
@@ -115,6 +113,7 @@ class RestClient:
         time_path: str = "/api/v3/time",
         http: Any = None,
         allow_plaintext: bool = False,
+        max_body_size: int = 32 * 1024 * 1024,
     ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must be an http(s):// URL, not {base_url!r}")
@@ -142,8 +141,17 @@ class RestClient:
             )
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        if (
+            isinstance(max_body_size, bool)
+            or not isinstance(max_body_size, int)
+            or max_body_size < 1024
+        ):
+            raise ValueError(
+                f"max_body_size must be an int of at least 1024 (bytes), not {max_body_size!r}"
+            )
         _check_path(time_path, "time_path")
         self._reactor = reactor
+        self._max_body_size = max_body_size
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._signer = signer
@@ -328,7 +336,7 @@ class RestClient:
 
     def _read(self, response: Any, label: str, started: float, secrets: list[str]) -> Any:
         remaining = max(self._timeout - (self._reactor.seconds() - started), 0.0)
-        body = response.content()
+        body = read_body(response, self._max_body_size, label)
         body.addTimeout(remaining, self._reactor)
         body.addCallback(self._decode, response.code, response.headers, label, secrets)
         return body
@@ -341,7 +349,7 @@ class RestClient:
             try:
                 return loads(body)
             except DECODE_ERRORS:
-                msg = _scrub(_excerpt(f"HTTP {status} with a body that is not JSON", body), secrets)
+                msg = _scrub(excerpt(f"HTTP {status} with a body that is not JSON", body), secrets)
                 raise BinanceAPIError(status, None, msg, None, label) from None
         if status == 410:
             log.warn("{request}: 410 Gone, Binance removed this endpoint", request=label)
@@ -427,17 +435,6 @@ def _render_ms(value: float) -> str:
     return text
 
 
-def _excerpt(prefix: str, body: bytes) -> str:
-    """``prefix: plain text of body``, tags dropped, whitespace collapsed, ≤ 200 chars."""
-    text = body.decode("utf-8", "replace")
-    text = _HTML_TAG.sub(" ", _HTML_DROP.sub(" ", text))
-    text = _SPACES.sub(" ", html.unescape(text)).strip()
-    line = f"{prefix}: {text}" if text else prefix
-    if len(line) > _MAX_EXCERPT:
-        line = line[: _MAX_EXCERPT - 1].rstrip() + "…"
-    return line
-
-
 def _error_body(status: int, body: bytes) -> tuple[int | None, str]:
     """Binance's ``{"code", "msg"}``, or ``(None, "HTTP <status>: excerpt")``."""
     try:
@@ -448,7 +445,7 @@ def _error_body(status: int, body: bytes) -> tuple[int | None, str]:
         code, msg = decoded.get("code"), decoded.get("msg")
         if isinstance(code, int) and not isinstance(code, bool):
             return code, msg if isinstance(msg, str) else f"HTTP {status}"
-    return None, _excerpt(f"HTTP {status}", body)
+    return None, excerpt(f"HTTP {status}", body)
 
 
 def _scrub(msg: str, secrets: list[str]) -> str:

@@ -49,6 +49,7 @@ ERRORS = {
     "ClientClosedError",
     "ConnectionGaveUpError",
     "EndpointRemovedError",
+    "MessageTooBigError",
     "MissingCredentialsError",
     "NotConnectedError",
     "RateLimitedError",

@@ -20,11 +20,13 @@ from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet import reactor as global_reactor
 from twisted.internet import ssl
 from twisted.internet._sslverify import IOpenSSLTrustRoot
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory, Protocol, ReconnectingClientFactory
 from twisted.internet.selectreactor import SelectReactor
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.python.failure import Failure
 from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.http_headers import Headers
@@ -40,7 +42,14 @@ from binance_twisted.testing import make_test_certificate_authority
 
 
 class _Server(WebSocketServerProtocol):
-    """Sends the factory's queued messages once the handshake is done."""
+    """Sends the factory's queued messages once the handshake is done; records close codes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closes: list[int | None] = []
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        self.closes.append(code)
 
     def onOpen(self) -> None:
         for payload, binary in self.factory.outbox:
@@ -131,8 +140,37 @@ class AutobahnTests(SynchronousTestCase):
         self.assertEqual(client.messages, [])
         self.assertIsNone(client.message_data)
 
+    def test_size_limits_call_the_hook_from_the_frame_header(self) -> None:
+        """_max_message_size_exceeded(size, limit, reason) before any payload is kept, then
+        _fail_connection with 1009 (a close frame, with failByDrop=False):
+        _core/protocol.py:SessionProtocol._max_message_size_exceeded and too_big."""
+        calls = []
+
+        def hook(self: _Client, size: int, limit: int, reason: str) -> None:
+            calls.append((size, limit, self.message_data))
+            WebSocketProtocol._max_message_size_exceeded(self, size, limit, reason)
+
+        self.patch(_Client, "_max_message_size_exceeded", hook)
+        client, server, _ = _converse(
+            [(b"x" * 5000, False)], maxFramePayloadSize=1000, failByDrop=False
+        )
+        self.assertEqual(calls, [(5000, 1000, [])])
+        self.assertEqual(server.closes, [1009])
+        self.assertTrue(client.wasMaxFramePayloadSizeExceeded)
+
+    def test_connection_lost_leaves_the_close_handshake_timer_armed(self) -> None:
+        """closeHandshakeTimeoutCall survives connectionLost (hence the cancel in
+        _core/protocol.py:SessionProtocol.connectionLost)."""
+        client, _, _ = _converse([], closeHandshakeTimeout=5)
+        client.sendClose(1000)
+        timer = client.closeHandshakeTimeoutCall
+        self.assertIsNotNone(timer)
+        client.connectionLost(Failure(ConnectionDone()))  # the peer hung up, no close reply
+        self.assertIs(client.closeHandshakeTimeoutCall, timer)
+        timer.cancel()
+
     def test_utf8_validation_of_incoming_text_can_be_switched_off(self) -> None:
-        """setProtocolOptions(utf8validateIncoming=False): _core/session.py:_new_factory."""
+        """setProtocolOptions(utf8validateIncoming=False): SessionFactory.for_policy."""
         invalid = b'{"s":"\xff\xfe"}'
         validating, _, _ = _converse([(invalid, False)])
         self.assertEqual(validating.messages, [])

@@ -31,6 +31,7 @@ from binance_twisted.errors import (
     BinanceAPIError,
     BinanceTwistedError,
     EndpointRemovedError,
+    MessageTooBigError,
     MissingCredentialsError,
     RateLimitedError,
     RequestTimeoutError,
@@ -388,6 +389,68 @@ class ErrorTests(SynchronousTestCase):
                 d = rest.request("GET", "/api/v3/depth")
                 error = self.failureResultOf(d, BinanceAPIError).value
                 self.assertEqual((error.status, error.code), (status, None))
+
+    def test_a_body_announced_over_the_limit_fails_before_it_is_read(self) -> None:
+        """Content-Length over max_body_size: MessageTooBigError naming the request."""
+        rest, _, _ = client(Script(html(200, "x" * 5000)), max_body_size=1024)
+        error = self.failureResultOf(rest.request("GET", "/api/v3/depth"), MessageTooBigError)
+        self.assertEqual(
+            str(error.value),
+            "GET /api/v3/depth: response body of 5000 bytes (Content-Length) over the "
+            "1024-byte limit",
+        )
+
+    def test_a_streamed_body_fails_as_it_passes_the_limit_and_is_hung_up_on(self) -> None:
+        """A chunked body with no length: refused once 1024 bytes have passed, without
+        waiting for its end, and the server sees the connection closed."""
+        script = Script().hang("/api/v3/depth")
+        rest, _, stub = client(script, max_body_size=1024)
+        d = rest.request("GET", "/api/v3/depth")
+        (request,) = script.pending
+        closed: list[object] = []
+        request.notifyFinish().addBoth(closed.append)
+        request.write(b"[" + b"0," * 300)
+        stub.flush()
+        self.assertNoResult(d)
+        request.write(b"0," * 300)
+        stub.flush()
+        error = self.failureResultOf(d, MessageTooBigError).value
+        self.assertEqual(str(error), "GET /api/v3/depth: response body over the 1024-byte limit")
+        self.assertEqual(len(closed), 1)
+
+    def test_the_timeout_covers_a_body_that_trickles(self) -> None:
+        """Headers and a first chunk in time, the rest never: RequestTimeoutError at the
+        request's timeout, counted from the send."""
+        script = Script().hang("/api/v3/depth")
+        rest, clock, stub = client(script, timeout=4)
+        d = rest.request("GET", "/api/v3/depth")
+        (request,) = script.pending
+        clock.advance(1)
+        request.write(b'{"bids": [')
+        stub.flush()
+        clock.advance(2.9)
+        self.assertNoResult(d)
+        clock.advance(0.1)
+        self.failureResultOf(d, RequestTimeoutError)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_an_error_page_is_excerpted_from_its_start_only(self) -> None:
+        """A 5 MB error page: the excerpt reads its first few KB, not the whole page."""
+        import binance_twisted._core.bodies as bodies
+
+        seen: list[int] = []
+        original = bodies.html.unescape
+        self.patch(bodies.html, "unescape", lambda text: seen.append(len(text)) or original(text))
+        rest, _, _ = client(Script(html(502, "<p>Bad gateway</p>" + "x" * 5_000_000)))
+        error = self.failureResultOf(rest.request("GET", "/api/v3/depth"), BinanceAPIError)
+        self.assertTrue(error.value.msg.startswith("HTTP 502: Bad gateway"))
+        self.assertLessEqual(max(seen), 4096)
+
+    def test_max_body_size_is_checked_in_the_constructor(self) -> None:
+        for bad in (0, 1023, 2.5e6, "32MiB", True):
+            with self.assertRaises(ValueError) as caught:
+                RestClient(Clock(), BASE, max_body_size=bad)  # type: ignore[arg-type]
+            self.assertIn("max_body_size", str(caught.exception))
 
     def test_invalid_timestamp_resyncs_once_and_retries(self) -> None:
         """-1021 on a SIGNED request → one sync_time, then one retry with the new offset."""

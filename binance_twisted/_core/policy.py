@@ -73,6 +73,17 @@ class ConnectionPolicy:
     open_timeout: float = attrs.field(default=10.0)
     #: allow ``ws://`` to a host that is not this machine (unencrypted; off by default)
     allow_plaintext: bool = False
+    #: largest frame, message (fragments joined) or gunzipped message accepted, in bytes;
+    #: a bigger one fails the session with close code 1009 and it reconnects. Binance
+    #: documents no limit; its largest stream messages (``!ticker@arr``) are about 1 MB
+    max_message_size: int = attrs.field(default=16 * 1024 * 1024)
+
+    @max_message_size.validator
+    def _check_max_message_size(self, attribute: attrs.Attribute, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+            raise ValueError(
+                f"max_message_size must be an int of at least 1024 (bytes), got {value!r}"
+            )
 
     @open_timeout.validator
     def _check_open_timeout(self, attribute: attrs.Attribute, value: float) -> None:

@@ -12,7 +12,6 @@ per message; counters are bumped in place.
 
 from __future__ import annotations
 
-import gzip
 import random
 import zlib
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 
 from binance_twisted._core.pacing import Pacer, Unpaced
+from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted._core.stats import ConnectionStats
 from binance_twisted._core.tls import describe_tls_failure
 from binance_twisted._json import DECODE_ERRORS, dumps, loads
@@ -44,6 +44,7 @@ Deliver = Callable[[str, Any, dict], None]
 """``deliver(stream, data, envelope)``: one combined-stream payload, unwrapped."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_INFLATE_STEP = 1 << 20
 
 
 class ISessionOwner(Protocol):
@@ -63,8 +64,11 @@ class ISessionOwner(Protocol):
     ) -> None:
         """A session ended, or an attempt failed before one existed (``proto`` is None)."""
 
-    def decode_failed(self, proto: SessionProtocol, payload: bytes | None) -> None:
-        """A frame that is not JSON."""
+    def message_dropped(self, proto: SessionProtocol, reason: str, code: int | None) -> None:
+        """A message was refused (already counted in ``stats``): report it.
+
+        ``code`` is 1009 when it was too big (the session is then failing), else ``None``.
+        """
 
     def response_received(self, proto: SessionProtocol, message: dict) -> None:
         """A message with ``id`` or ``error``: a reply to a request."""
@@ -130,6 +134,11 @@ class SessionProtocol(WebSocketClientProtocol):
         # autobahn folds a TLS failure into a generic "closed uncleanly"; keep the real cause
         if self.close_reason is None:
             self.close_reason = describe_tls_failure(reason, _tls_connection(self.transport))
+        # autobahn leaves its close-handshake timer armed when the peer hangs up without
+        # answering our close frame: a reactor call that outlives the session by 5 s
+        if self.closeHandshakeTimeoutCall is not None:
+            self.closeHandshakeTimeoutCall.cancel()
+            self.closeHandshakeTimeoutCall = None
         super().connectionLost(reason)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
@@ -149,12 +158,20 @@ class SessionProtocol(WebSocketClientProtocol):
         stats.messages += 1
         stats.bytes += len(payload)
         stats.last_message_time = self.seconds()
+        text = payload
         if isBinary:
-            payload = _gunzip(payload)
+            limit = self.factory.maxMessagePayloadSize
+            try:
+                text = _gunzip(payload, limit)
+            except _TooBig:
+                self.too_big(f"binary frame inflates past the {limit}-byte limit")
+                return
         try:
-            message = loads(payload)
+            message = loads(text)
         except DECODE_ERRORS:
-            self.owner.decode_failed(self, payload)
+            stats.decode_errors += 1
+            reason = f"undecodable frame of {len(payload)} bytes dropped"
+            self.owner.message_dropped(self, reason, None)
             return
         if type(message) is dict:
             stream = message.get("stream")
@@ -166,15 +183,49 @@ class SessionProtocol(WebSocketClientProtocol):
                 return
         self.owner.unwrapped_message(self, message)
 
+    def too_big(self, reason: str) -> None:
+        """Count, report and fail the session with close code 1009 (it then reconnects)."""
+        self.stats.oversized += 1
+        self.close_reason = f"{reason} (code {self.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG})"
+        self.owner.message_dropped(self, reason, self.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG)
+        self._fail_connection(self.CLOSE_STATUS_CODE_MESSAGE_TOO_BIG, reason)
 
-def _gunzip(payload: bytes) -> Any:
-    """Binary frames are gzip-compressed JSON (legacy 0.7.11 accepted them); else undecodable."""
-    if payload[:2] == _GZIP_MAGIC:
-        try:
-            return gzip.decompress(payload)
-        except (OSError, EOFError, zlib.error):
-            pass
-    return None
+    def _max_message_size_exceeded(self, msg_size: int, max_msg_size: int, reason: str) -> None:
+        # autobahn's hook for a frame, or a message as its fragments arrive, over the limit:
+        # called from the frame header, before any of the payload is buffered
+        self.too_big(f"message of {msg_size} bytes over the {max_msg_size}-byte limit")
+
+
+class _TooBig(Exception):
+    """A gzip frame inflates past the message size limit."""
+
+
+def _gunzip(payload: bytes, limit: int) -> bytes:
+    """Binary frames are gzip-compressed JSON (legacy 0.7.11 accepted them); else undecodable
+    (``b""``).
+
+    Inflated a step at a time and never past ``limit`` bytes: a 1 MB frame can inflate to
+    1 GiB, and zlib's one-shot output buffer would hold twice the limit.
+    """
+    if payload[:2] != _GZIP_MAGIC:
+        return b""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    pieces: list[bytes] = []
+    size = 0
+    pending = payload
+    try:
+        while not inflater.eof:
+            piece = inflater.decompress(pending, _INFLATE_STEP)
+            pending = inflater.unconsumed_tail
+            if not piece and not pending:
+                return b""  # truncated: the input ended before the gzip stream did
+            size += len(piece)
+            if size > limit:
+                raise _TooBig
+            pieces.append(piece)
+    except zlib.error:
+        return b""
+    return b"".join(pieces)
 
 
 class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
@@ -200,6 +251,28 @@ class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):
         self.noisy = False
         self.busy = False
         self.last_protocol: SessionProtocol | None = None
+
+    @classmethod
+    def for_policy(
+        cls, owner: ISessionOwner, url: str, reactor: IReactorTime, policy: ConnectionPolicy
+    ) -> SessionFactory:
+        """A factory retrying, timing out and bounding messages as ``policy`` says."""
+        factory = cls(owner, url, reactor)
+        factory.initialDelay = factory.delay = policy.initial_delay
+        factory.maxDelay = policy.max_delay  # type: ignore[assignment]
+        factory.factor = policy.backoff_factor
+        factory.spread = policy.jitter
+        factory.maxRetries = policy.max_retries  # type: ignore[assignment]
+        factory.setProtocolOptions(
+            utf8validateIncoming=False,  # JSON decoding validates; autobahn's costs a copy
+            openHandshakeTimeout=policy.open_timeout,
+            closeHandshakeTimeout=5,
+            autoPingInterval=0,
+            maxFramePayloadSize=policy.max_message_size,
+            maxMessagePayloadSize=policy.max_message_size,
+            failByDrop=False,  # fail with a close frame that says why (1009: too big)
+        )
+        return factory
 
     def startedConnecting(self, connector: IConnector) -> None:
         self.busy = True

@@ -167,7 +167,9 @@ class ReconnectingSession:
         if self._session is None or self._rotation is not None or self._state != "running":
             return
         log.info("{name}: rotating ({reason})", name=self.name, reason=reason)
-        factory = self._new_factory()
+        factory = SessionFactory.for_policy(
+            self, self.url_for_attempt(), self._reactor, self.policy
+        )
         self._rotation = self.rotation_class(self, reason, self._session, factory)
         self._connect(factory)
 
@@ -240,34 +242,18 @@ class ReconnectingSession:
             )
         self._maybe_closed()
 
-    def decode_failed(self, proto: SessionProtocol, payload: bytes | None) -> None:
-        """An undecodable frame: counted, logged at a sane rate, reported; the session goes on."""
-        self.stats.decode_errors += 1
-        size = len(payload) if payload else 0
-        self._report_error(f"undecodable frame of {size} bytes dropped", None, key="decode")
+    def message_dropped(self, proto: SessionProtocol, reason: str, code: int | None) -> None:
+        """An undecodable or oversized message: logged at a sane rate and reported."""
+        self._report_error(reason, code, key="decode" if code is None else "oversized")
 
     # -- internals -------------------------------------------------------------------------
 
     def _start(self) -> None:
         self._state = "running"
-        self._factory = self._new_factory()
-        self._connect(self._factory)
-
-    def _new_factory(self) -> SessionFactory:
-        policy = self.policy
-        factory = SessionFactory(self, self.url_for_attempt(), self._reactor)
-        factory.initialDelay = factory.delay = policy.initial_delay
-        factory.maxDelay = policy.max_delay  # type: ignore[assignment]
-        factory.factor = policy.backoff_factor
-        factory.spread = policy.jitter
-        factory.maxRetries = policy.max_retries  # type: ignore[assignment]
-        factory.setProtocolOptions(
-            utf8validateIncoming=False,
-            openHandshakeTimeout=policy.open_timeout,
-            closeHandshakeTimeout=5,
-            autoPingInterval=0,
+        self._factory = SessionFactory.for_policy(
+            self, self.url_for_attempt(), self._reactor, self.policy
         )
-        return factory
+        self._connect(self._factory)
 
     def _connect(self, factory: SessionFactory) -> None:
         tls = None

@@ -23,6 +23,8 @@ class ConnectionStats:
     messages: int = 0
     bytes: int = 0
     decode_errors: int = 0
+    #: messages over ``ConnectionPolicy.max_message_size`` (each ended its session, code 1009)
+    oversized: int = 0
     callback_errors: int = 0
     connects: int = 0
     reconnects: int = 0

@@ -20,7 +20,12 @@ from typing import Any
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, error_message
+from binance_twisted.errors import (
+    ClientClosedError,
+    ConnectionGaveUpError,
+    MessageTooBigError,
+    error_message,
+)
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.legacy.plans import SocketPlan
 from binance_twisted.legacy.venue import Venue
@@ -151,6 +156,9 @@ class LegacySocket:
         """A lifecycle event of what carries this socket."""
         if event.kind is EventKind.GAVE_UP:
             self.give_up()
+        elif event.kind is EventKind.ERROR and event.code == MessageTooBigError.code:
+            # a lost message is a gap the callback must hear of (the log has it already)
+            self.deliver(error_message(MessageTooBigError.__name__, event.reason or ""))
         on_event = self.venue.options.on_event
         if on_event is True:
             self.deliver(event_message(event))
