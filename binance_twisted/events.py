@@ -25,6 +25,9 @@ class EventKind(str, enum.Enum):
     ROTATED = "rotated"  #: replaced make-before-break (24 h limit or ``serverShutdown``)
     GAVE_UP = "gave_up"  #: the retry limit was reached; no more attempts
     ERROR = "error"  #: bad data or a rejected request; the connection goes on
+    LAGGING = "lagging"  #: delivery is ``lag`` seconds behind the event time (a slow consumer)
+    CAUGHT_UP = "caught_up"  #: the lag is back under half the threshold
+    DROPPED = "dropped"  #: queue mode: the queue is full, messages are being dropped (a gap)
 
 
 @attrs.frozen
@@ -39,3 +42,4 @@ class ConnectionEvent:
     delay: float | None = None
     gap: float | None = None
     code: int | None = None
+    lag: float | None = None

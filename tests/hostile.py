@@ -3,8 +3,9 @@
 FakeBinance speaks valid WebSocket through autobahn; an attacker (or a broken proxy) need not.
 :class:`HostileServer` answers the opening handshake and then writes raw frames a test builds
 with :func:`frame`: headers that promise 512 MiB, fragments that never end, gzip bombs. What
-the client sends back is parsed just enough to see its close frame (and its close code).
-It runs in memory (``twisted.test.iosim``) or on a real loopback socket alike.
+the client sends back is parsed just enough to see its pongs and its close frame (and close
+code). It runs in memory (``twisted.test.iosim``) or on a real loopback socket alike; a
+:class:`Conversation` pairs it in memory with a real StreamConnection on a fake clock.
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ import hashlib
 import struct
 from collections.abc import Callable
 
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
+from twisted.test import iosim
 
-__all__ = ["HostileFactory", "HostileServer", "frame"]
+from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._json import dumps
+from binance_twisted.events import EventKind
+from tests.support import Harness, trade
+
+__all__ = ["Conversation", "HostileFactory", "HostileServer", "frame", "message"]
 
 _ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-TEXT, BINARY, CONTINUATION, CLOSE, PING = 0x1, 0x2, 0x0, 0x8, 0x9
+TEXT, BINARY, CONTINUATION, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
+TRADES = "btcusdt@trade"
 
 
 def frame(
@@ -47,6 +57,8 @@ class HostileServer(Protocol):
         self.open = False
         #: the close code of every close frame the client sent
         self.close_codes: list[int | None] = []
+        #: the payload of every pong the client sent
+        self.pongs: list[bytes] = []
 
     def connectionMade(self) -> None:
         self.factory.connections.append(self)
@@ -94,7 +106,9 @@ class HostileServer(Protocol):
         mask = data[offset : offset + 4]
         body = bytes(b ^ mask[i % 4] for i, b in enumerate(data[offset + 4 : offset + 4 + size]))
         self.buffer = data[offset + 4 + size :]
-        if opcode == CLOSE:
+        if opcode == PONG:
+            self.pongs.append(body)
+        elif opcode == CLOSE:
             self.close_codes.append(struct.unpack("!H", body[:2])[0] if len(body) >= 2 else None)
             self.transport.write(frame(body[:2], CLOSE))
             self.transport.loseConnection()
@@ -109,3 +123,48 @@ class HostileFactory(Factory):
     def __init__(self, script: Callable[[HostileServer], None]) -> None:
         self.script = script
         self.connections: list[HostileServer] = []
+
+
+def message(trade_id: int, pad: int = 0, event_ms: int = 1) -> bytes:
+    """One combined-stream trade payload (event time ``event_ms``), padded with spaces to
+    ``pad`` bytes if asked."""
+    payload = dumps({"stream": TRADES, "data": {**trade(trade_id), "E": event_ms}})
+    return payload + b" " * max(0, pad - len(payload))
+
+
+class Conversation:
+    """A StreamConnection's session, in memory, with a hostile server running ``script``."""
+
+    def __init__(self, policy: ConnectionPolicy, script: Callable[[HostileServer], None]) -> None:
+        self.harness = Harness(policy)
+        self.harness.route(TRADES)
+        self.harness.connection.add_streams((TRADES,))
+        factory = self.harness.connection._factory
+        assert factory is not None
+        self.factory, self.connector = factory, self.harness.connector_of(factory)
+        factory.startedConnecting(self.connector)
+        self.client = factory.buildProtocol(None)
+        self.server = HostileFactory(script).buildProtocol(None)
+        self.pump = iosim.connect(
+            self.server,
+            iosim.makeFakeServer(self.server),
+            self.client,
+            iosim.makeFakeClient(self.client),
+        )
+
+    def send(self, data: bytes) -> None:
+        """The server writes ``data`` (unless it already hung up) and the bytes travel."""
+        if not self.server.transport.disconnecting:
+            self.server.send(data)
+        self.pump.flush()
+
+    def end(self) -> None:
+        """The socket closed: tell the factory, as the connector would."""
+        self.factory.clientConnectionLost(self.connector, Failure(ConnectionDone()))
+
+    @property
+    def received(self) -> list[int]:
+        return [data["t"] for _, data in self.harness.received]
+
+    def errors(self) -> list[tuple[str | None, int | None]]:
+        return [(e.reason, e.code) for e in self.harness.events if e.kind is EventKind.ERROR]

@@ -12,64 +12,15 @@ import tracemalloc
 from collections.abc import Callable
 
 from twisted.internet import reactor as global_reactor
-from twisted.internet.error import ConnectionDone
-from twisted.python.failure import Failure
-from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
 from binance_twisted._core.policy import ConnectionPolicy
-from binance_twisted._json import dumps
 from binance_twisted.events import EventKind
-from tests.hostile import BINARY, CONTINUATION, PING, HostileFactory, HostileServer, frame
-from tests.support import Harness, asynchronous, trade
+from tests.hostile import BINARY, CONTINUATION, PING, Conversation, frame, message
+from tests.support import asynchronous
 from tests.test_manager import Inbox, ManagerTestCase
 
-TRADES = "btcusdt@trade"
 MiB = 1024 * 1024
-
-
-def message(trade_id: int, pad: int = 0) -> bytes:
-    """One combined-stream trade payload, padded with spaces to ``pad`` bytes if asked."""
-    payload = dumps({"stream": TRADES, "data": trade(trade_id)})
-    return payload + b" " * max(0, pad - len(payload))
-
-
-class Conversation:
-    """A StreamConnection's session, in memory, with a hostile server running ``script``."""
-
-    def __init__(self, policy: ConnectionPolicy, script: Callable[[HostileServer], None]) -> None:
-        self.harness = Harness(policy)
-        self.harness.route(TRADES)
-        self.harness.connection.add_streams((TRADES,))
-        factory = self.harness.connection._factory
-        assert factory is not None
-        self.factory, self.connector = factory, self.harness.connector_of(factory)
-        factory.startedConnecting(self.connector)
-        self.client = factory.buildProtocol(None)
-        self.server = HostileFactory(script).buildProtocol(None)
-        self.pump = iosim.connect(
-            self.server,
-            iosim.makeFakeServer(self.server),
-            self.client,
-            iosim.makeFakeClient(self.client),
-        )
-
-    def send(self, data: bytes) -> None:
-        """The server writes ``data`` (unless it already hung up) and the bytes travel."""
-        if not self.server.transport.disconnecting:
-            self.server.send(data)
-        self.pump.flush()
-
-    def end(self) -> None:
-        """The socket closed: tell the factory, as the connector would."""
-        self.factory.clientConnectionLost(self.connector, Failure(ConnectionDone()))
-
-    @property
-    def received(self) -> list[int]:
-        return [data["t"] for _, data in self.harness.received]
-
-    def errors(self) -> list[tuple[str | None, int | None]]:
-        return [(e.reason, e.code) for e in self.harness.events if e.kind is EventKind.ERROR]
 
 
 def peak_bytes(work: Callable[[], None]) -> int:

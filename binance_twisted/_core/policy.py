@@ -78,6 +78,30 @@ class ConnectionPolicy:
     #: documents no limit; its largest stream messages (``!ticker@arr``) are about 1 MB
     max_message_size: int = attrs.field(default=16 * 1024 * 1024)
 
+    #: seconds of delivery lag (now minus a sampled event time ``E``) that make a LAGGING
+    #: event; CAUGHT_UP follows under half of it. ``None``: measure only, never report
+    lag_threshold: float | None = attrs.field(default=5.0, validator=_positive)
+    #: ``None``: messages go straight from the socket to the callbacks (fastest). A number:
+    #: they wait in a FIFO of at most that many and reach the callbacks in slices, so the
+    #: reactor keeps reading and answering pings while a slow callback catches up
+    queue_size: int | None = attrs.field(default=None)
+    #: what a full queue drops: the oldest message waiting, or the newest arriving
+    queue_overflow: Literal["drop_oldest", "drop_newest"] = attrs.field(default="drop_oldest")
+
+    @queue_size.validator
+    def _check_queue_size(self, attribute: attrs.Attribute, value: int | None) -> None:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"queue_size must be None (no queue) or an int >= 1, got {value!r}")
+
+    @queue_overflow.validator
+    def _check_overflow(self, attribute: attrs.Attribute, value: str) -> None:
+        if value not in ("drop_oldest", "drop_newest"):
+            raise ValueError(
+                f"queue_overflow must be 'drop_oldest' or 'drop_newest', got {value!r}"
+            )
+
     @max_message_size.validator
     def _check_max_message_size(self, attribute: attrs.Attribute, value: int) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1024:

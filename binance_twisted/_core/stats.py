@@ -26,6 +26,13 @@ class ConnectionStats:
     #: messages over ``ConnectionPolicy.max_message_size`` (each ended its session, code 1009)
     oversized: int = 0
     callback_errors: int = 0
+    #: seconds between each stream's last sampled event time ``E`` and its delivery
+    lag: dict[str, float] = attrs.field(factory=dict)
+    #: whether the lag is past ``ConnectionPolicy.lag_threshold`` (a LAGGING event said so)
+    lagging: bool = False
+    #: queue mode: messages waiting for the callbacks, and messages dropped as overflow
+    queued: int = 0
+    dropped: int = 0
     connects: int = 0
     reconnects: int = 0
     rotations: int = 0

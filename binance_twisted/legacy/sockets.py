@@ -211,7 +211,7 @@ class StreamSocket(LegacySocket):
 def event_message(event: ConnectionEvent) -> dict[str, Any]:
     """A connection event as an in-band dict, for ``on_event=True``."""
     message: dict[str, Any] = {"e": "event", "type": event.kind.value, "m": event.reason or ""}
-    for field in ("attempt", "delay", "gap", "code"):
+    for field in ("attempt", "delay", "gap", "code", "lag"):
         value = getattr(event, field)
         if value is not None:
             message[field] = value

@@ -34,6 +34,8 @@ from binance_twisted.errors import (
     NotConnectedError,
     StreamRequestError,
 )
+from binance_twisted.events import EventKind
+from binance_twisted.market.delivery import Deliver, DeliveryQueue, LagMonitor
 
 __all__ = ["Route", "StreamConnection", "sequence_ids"]
 
@@ -116,7 +118,7 @@ class _StreamHandover(Rotation):
         ids = sequence_ids(data)
         if ids is not None:
             self.last_ids[stream] = ids[1]
-        self.session.dispatch(stream, data, envelope)
+        self.session.accept(stream, data, envelope)
         buffered = self.buffers.get(stream)
         if ids is not None and buffered and buffered[0][0][0] <= ids[1] + 1:
             self._switch(stream)
@@ -129,7 +131,7 @@ class _StreamHandover(Rotation):
                 if ids[1] <= last:
                     return
                 del self.last_ids[stream]  # past the overlap: no more duplicates possible
-            self.session.dispatch(stream, data, envelope)
+            self.session.accept(stream, data, envelope)
             if self.finished and not self.last_ids:
                 self.stop_filtering()
             return
@@ -146,7 +148,7 @@ class _StreamHandover(Rotation):
         for ids, data, envelope in self.buffers.pop(stream, ()):
             if ids[1] > last:
                 last = ids[1]
-                self.session.dispatch(stream, data, envelope)
+                self.session.accept(stream, data, envelope)
         self.last_ids[stream] = last
         self._maybe_finish()
 
@@ -164,10 +166,10 @@ class _StreamHandover(Rotation):
     def stop_filtering(self) -> None:
         candidate = self.candidate
         if candidate is not None and candidate.deliver == self.from_new:
-            candidate.deliver_to(self.session.dispatch)
+            candidate.deliver_to(self.session.accept)
 
     def restore_old(self) -> None:
-        self.old.deliver_to(self.session.dispatch)
+        self.old.deliver_to(self.session.accept)
 
 
 class StreamConnection(ReconnectingSession):
@@ -181,6 +183,21 @@ class StreamConnection(ReconnectingSession):
         self.routes: dict[str, list[Route]] = {}
         self._waiters: list[_Waiter] = []
         self._attempt_streams: list[str] = []
+        policy = self.policy
+        self._lag = LagMonitor(self._reactor, self.stats, policy.lag_threshold, self._lag_changed)
+        self._queue: DeliveryQueue | None = None
+        #: where a live session's payloads go: :meth:`dispatch`, or the queue in front of it
+        self.accept: Deliver = self.dispatch
+        if policy.queue_size is not None:
+            self._queue = DeliveryQueue(
+                self._reactor,
+                self.stats,
+                policy.queue_size,
+                policy.queue_overflow,
+                self.dispatch,
+                self._queue_full,
+            )
+            self.accept = self._queue.put
 
     def __repr__(self) -> str:
         return f"<StreamConnection {self.name} {self._state} streams={len(self.streams)}>"
@@ -219,6 +236,7 @@ class StreamConnection(ReconnectingSession):
         for stream in gone:
             del self.streams[stream]
             self.routes.pop(stream, None)
+            self._lag.forget(stream)
         self.stats.streams = len(self.streams)
         for waiter in self._waiters:
             waiter.streams.difference_update(gone)
@@ -295,6 +313,10 @@ class StreamConnection(ReconnectingSession):
             if stream == _SERVER_SHUTDOWN:
                 self.rotate("serverShutdown")
             return
+        lag = self._lag
+        lag.countdown -= 1
+        if lag.countdown <= 0:
+            lag.sample(stream, data)
         for callback, wants_envelope, owner in routes:
             try:
                 if wants_envelope:
@@ -310,7 +332,7 @@ class StreamConnection(ReconnectingSession):
         proto.url_streams = self._attempt_streams
 
     def _activate(self, proto: SessionProtocol) -> None:
-        proto.deliver_to(self.dispatch)
+        proto.deliver_to(self.accept)
 
     def _opened(self, proto: SessionProtocol) -> None:
         proto.confirmed = {s for s in proto.url_streams if s in self.streams}
@@ -328,6 +350,8 @@ class StreamConnection(ReconnectingSession):
             waiter.deferred.callback(None)
 
     def _stopping(self, error: Exception) -> None:
+        if self._queue is not None:
+            self._queue.clear()
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             waiter.deferred.errback(error)
@@ -349,6 +373,21 @@ class StreamConnection(ReconnectingSession):
                 self._waiters.remove(waiter)
                 waiter.deferred.errback(error)
         self._report_error(f"{error} (streams: {', '.join(streams[:5])})", error.code)
+
+    def _lag_changed(self, lagging: bool, stream: str, lag: float) -> None:
+        if lagging:
+            reason = f"{stream} is delivered {lag:.1f} s after its event time"
+            log.warn("{name}: {reason}: the callbacks are too slow", name=self.name, reason=reason)
+            self._emit(EventKind.LAGGING, reason=reason, lag=lag)
+        else:
+            log.info("{name}: delivery caught up ({lag:.1f} s)", name=self.name, lag=lag)
+            self._emit(EventKind.CAUGHT_UP, reason=f"caught up ({lag:.1f} s)", lag=lag)
+
+    def _queue_full(self, size: int) -> None:
+        what = "oldest" if self.policy.queue_overflow == "drop_oldest" else "newest"
+        reason = f"delivery queue full ({size} messages): dropping the {what}, a gap"
+        log.warn("{name}: {reason}", name=self.name, reason=reason)
+        self._emit(EventKind.DROPPED, reason=reason)
 
     def _callback_failed(self, stream: str, owner: object) -> None:
         self.stats.callback_errors += 1
