@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from twisted.internet import reactor, threads
-from twisted.logger import globalLogPublisher
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from binance_twisted import BinanceSocketManager, ThreadedWebsocketManager
@@ -337,6 +337,33 @@ class SecrecyTests(AccountTestCase):
         leaks = [line for line in logged for s in secrets if s and s in line]
         self.assertEqual(leaks, [])
         self.assertGreater(len(logged), 0)
+
+    @asynchronous
+    async def test_no_listen_key_in_autobahns_debug_lines_either(self) -> None:
+        """With autobahn's debug logging on, its handshake line hides the request (whose
+        URL holds the listen key); the fake server's own lines are not ours to judge."""
+        import txaio
+
+        txaio.set_global_log_level("debug")
+        self.addCleanup(txaio.set_global_log_level, "info")
+        fake = await self.fake()
+        account = fake.add_account(API_KEY, secret=SECRET)
+        logged: list[str] = []
+
+        def observe(event: dict) -> None:
+            if "Server" not in (event.get("log_namespace") or ""):
+                logged.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observe)
+        self.addCleanup(globalLogPublisher.removeObserver, observe)
+        keys = ListenKeys.for_endpoints(reactor, fake.endpoints, "futures", api_key=API_KEY)
+        stream = ListenKeyStream(reactor, fake.endpoints, keys, lambda e: None)
+        self.addCleanup(stream.close)
+        await stream.start()
+        key = account.listen_key("futures")
+        self.assertTrue(key)
+        self.assertEqual([line for line in logged if key in line], [])
+        self.assertTrue(any("not shown: its URL may hold a listen key" in line for line in logged))
 
     @asynchronous
     async def test_a_bad_key_file_fails_at_the_call(self) -> None:

@@ -77,8 +77,26 @@ class ISessionOwner(Protocol):
         """A message that is neither a combined-stream payload nor a reply."""
 
 
+class _RequestHidingLog:
+    """autobahn's logger, except that its debug line of the opening handshake request does
+    not show the request: the URL of a user-data stream holds the listen key."""
+
+    def __init__(self, log: Any) -> None:
+        self._log = log
+
+    def debug(self, *args: Any, **kwargs: Any) -> None:
+        if "request" in kwargs:
+            kwargs["request"] = "<not shown: its URL may hold a listen key>"
+        self._log.debug(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._log, name)
+
+
 class SessionProtocol(WebSocketClientProtocol):
     """One session. Holds its own state (confirmed streams, pending requests, pacer)."""
+
+    log = _RequestHidingLog(WebSocketClientProtocol.log)
 
     owner: ISessionOwner
     stats: ConnectionStats
