@@ -265,9 +265,39 @@ class StartTests(ManagerTestCase):
             ({"rotate_after": -1}, "rotate_after"),
             ({"user_timeout": 0}, "user_timeout"),
             ({"tld": "de"}, "tld"),
+            ({"queue_size": 0}, "queue_size"),
+            ({"queue_overflow": "drop_all"}, "queue_overflow"),
         ]:
             with self.assertRaisesRegex(ValueError, name, msg=str(options)):
                 BinanceSocketManager(None, **options)
+
+
+class QueueOptionTests(ManagerTestCase):
+    @asynchronous
+    async def test_a_full_queue_drops_and_says_so_in_the_1x_error_shape(self) -> None:
+        """queue_size=2 and a burst of 50 trades: the callback gets the newest ones, one
+        {'e': 'error', 'type': 'BinanceWebsocketQueueOverflow', ...} dict, and the socket
+        goes on (python-binance 1.x ended its socket there)."""
+        fake = await self.fake(event_interval=None)
+        bm = self.manager(fake, queue_size=2)
+        inbox = Inbox()
+        await self.in_user_thread(lambda: bm.start_trade_socket("BNBBTC", inbox))
+        await fake.wait_for(lambda: any("bnbbtc@trade" in c.streams for c in fake.connections))
+
+        def burst(first: int) -> None:
+            for trade_id in range(first, first + 50):
+                fake.publish("bnbbtc@trade", {"e": "trade", "E": 1, "s": "BNBBTC", "t": trade_id})
+
+        burst(0)
+        await fake.wait_for(lambda: inbox.of("t", 49))
+        (overflow,) = inbox.of("e", "error")
+        self.assertEqual(overflow["type"], "BinanceWebsocketQueueOverflow")
+        self.assertIn("queue full (2 messages): dropping the oldest", overflow["m"])
+        trades = [m["t"] for m in inbox.messages if m.get("e") == "trade"]
+        self.assertLess(len(trades), 50)
+        self.assertEqual(trades[-2:], [48, 49])
+        burst(100)  # still streaming
+        await fake.wait_for(lambda: inbox.of("t", 149))
 
 
 class StopTests(ManagerTestCase):

@@ -159,6 +159,9 @@ class LegacySocket:
         elif event.kind is EventKind.ERROR and event.code == MessageTooBigError.code:
             # a lost message is a gap the callback must hear of (the log has it already)
             self.deliver(error_message(MessageTooBigError.__name__, event.reason or ""))
+        elif event.kind is EventKind.DROPPED:
+            # python-binance 1.x's name for it (its socket died there; here it goes on)
+            self.deliver(error_message("BinanceWebsocketQueueOverflow", event.reason or ""))
         on_event = self.venue.options.on_event
         if on_event is True:
             self.deliver(event_message(event))

@@ -52,6 +52,8 @@ _OPTIONS = (
     "on_event",
     "reactor",
     "user_data",
+    "queue_size",
+    "queue_overflow",
 )
 #: how start_user_socket gets Spot user data: auto (None), or forced
 _USER_DATA = (None, "ws_api", "listen_key")
@@ -133,6 +135,8 @@ class Options:
     on_event: Any = None
     reactor: Any = None
     user_data: str | None = None
+    queue_size: int | None = None
+    queue_overflow: str = "drop_oldest"
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> Options:
@@ -150,14 +154,18 @@ class Options:
                 "user_data must be None (WebSocket API, or listenKey on Binance.US), 'ws_api' "
                 f"or 'listen_key', got {parsed.user_data!r}"
             )
-        parsed.policy()  # max_retries, stall_timeout, rotate_after: checked here, not later
+        parsed.policy()  # max_retries, stall_timeout, rotate_after, queue_*: checked here
         return parsed
 
     def policy(self) -> ConnectionPolicy:
         """One policy for every connection; the silence limit follows each one's market."""
         stall = self.stall_timeout if self.stall_timeout is not None else VENUE
         return ConnectionPolicy(
-            max_retries=self.max_retries, stall_timeout=stall, rotate_after=self.rotate_after
+            max_retries=self.max_retries,
+            stall_timeout=stall,
+            rotate_after=self.rotate_after,
+            queue_size=self.queue_size,
+            queue_overflow=self.queue_overflow,  # type: ignore[arg-type]  # checked there
         )
 
 
