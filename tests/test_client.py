@@ -44,12 +44,12 @@ class PlanningTests(SynchronousTestCase):
         d = self.client.subscribe(["btcusdt@trade", "ethusdt@trade"], lambda s, _: got.append(s))
         (connection,) = self.client._connections
         other = self.client.subscribe(["bnbusdt@trade"], lambda s, _: got.append(s))
-        connection.dispatch("btcusdt@trade", {}, {})
+        connection.dispatch("btcusdt@trade", {}, {}, b"")
         subscription = connection.routes["btcusdt@trade"][0][2]
         subscription.unsubscribe()
-        connection.dispatch("btcusdt@trade", {}, {})
+        connection.dispatch("btcusdt@trade", {}, {}, b"")
         self.client.close()
-        connection.dispatch("bnbusdt@trade", {}, {})
+        connection.dispatch("bnbusdt@trade", {}, {}, b"")
         self.assertEqual(got, ["btcusdt@trade"])
         self.failureResultOf(d, ClientClosedError)
         self.failureResultOf(other, ClientClosedError)
@@ -62,7 +62,7 @@ class PlanningTests(SynchronousTestCase):
         self.client.subscribe(["BTCUSDT@trade"], lambda s, d: second.append(d))
         (connection,) = self.client._connections
         self.assertEqual(list(connection.streams), ["btcusdt@trade"])
-        connection.dispatch("btcusdt@trade", {"t": 1}, {})
+        connection.dispatch("btcusdt@trade", {"t": 1}, {}, b"")
         self.assertEqual((first, second), ([{"t": 1}], [{"t": 1}]))
 
     def test_bad_names_fail_before_any_io(self) -> None:
@@ -77,6 +77,8 @@ class PlanningTests(SynchronousTestCase):
             self.client.subscribe(["btcusdt@trade"], None)
         with self.assertRaisesRegex(ValueError, "at least one"):
             self.client.subscribe([], lambda s, d: None)
+        with self.assertRaisesRegex(ValueError, "envelope=True and raw=True"):
+            self.client.subscribe(["btcusdt@trade"], print, envelope=True, raw=True)
         self.assertEqual(self.reactor.tcpClients, [])
 
     def test_validate_none_accepts_futures_names(self) -> None:

@@ -20,7 +20,7 @@ from binance_twisted.errors import (
     StreamRequestError,
 )
 from binance_twisted.events import EventKind
-from binance_twisted.market.connection import sequence_ids
+from binance_twisted.market.connection import RAW, sequence_ids
 from tests.support import Harness, depth_update, requests, subscribed, trade
 
 TRADES = "btcusdt@trade"
@@ -405,6 +405,28 @@ class RotationTests(SynchronousTestCase):
         self.assertIn({"close": 1000}, old.sent)
         self.assertIs(harness.connection._session, new)
         self.assertEqual(harness.connection.stats.rotations, 1)
+
+    def test_raw_routes_get_each_frame_once_as_received_across_the_switch(self) -> None:
+        """A recorder's route (RAW) gets callback(stream, data, raw) with the frame's exact
+        bytes, buffered ones included, each trade once, whichever session carried it."""
+        harness, old, factory = self.rotating()
+        frames: list[bytes] = []
+        harness.connection.routes[TRADES] = [
+            (lambda stream, data, raw: frames.append(raw), RAW, "recorder")
+        ]
+
+        def send(proto, trade_id: int, spaces: str) -> bytes:
+            raw = dumps({"stream": TRADES, "data": trade(trade_id)}) + spaces.encode()
+            proto.onMessage(raw, False)
+            return raw
+
+        sent_old = [send(old, t, " ") for t in (1, 2)]
+        new = harness.open(factory)
+        sent_new = [send(new, t, "  ") for t in (2, 3)]  # 2 is the overlap
+        send(old, 3, " ")
+        sent_new.append(send(new, 4, "  "))
+        self.assertEqual(frames, sent_old + sent_new[1:])
+        self.assertEqual(harness.kinds()[-1], EventKind.ROTATED)
 
     def test_candidate_ahead_of_old_waits_for_old_to_catch_up(self) -> None:
         """If the candidate starts past the old session's last id, old keeps delivering the gap."""

@@ -40,8 +40,9 @@ __all__ = [
     "fail_requests",
 ]
 
-Deliver = Callable[[str, Any, dict], None]
-"""``deliver(stream, data, envelope)``: one combined-stream payload, unwrapped."""
+Deliver = Callable[[str, Any, dict, bytes], None]
+"""``deliver(stream, data, envelope, raw)``: one combined-stream payload, unwrapped, with the
+frame's bytes as received (gzip-compressed for a binary frame), for recorders."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _INFLATE_STEP = 1 << 20
@@ -194,7 +195,7 @@ class SessionProtocol(WebSocketClientProtocol):
         if type(message) is dict:
             stream = message.get("stream")
             if stream is not None:
-                self.deliver(stream, message.get("data"), message)
+                self.deliver(stream, message.get("data"), message, payload)
                 return
             if "id" in message or "error" in message:
                 self.owner.response_received(self, message)

@@ -59,7 +59,7 @@ __all__ = ["ReconnectingSession"]
 log = Logger(namespace="binance_twisted.connection")
 
 
-def drop(stream: str, data: Any, envelope: dict) -> None:
+def drop(stream: str, data: Any, envelope: dict, raw: bytes) -> None:
     """``deliver`` of a session whose messages nobody wants (not open yet, or retired)."""
 
 

@@ -23,7 +23,7 @@ from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import ClientClosedError
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.market.connection import StreamConnection
+from binance_twisted.market.connection import DATA, ENVELOPE, RAW, StreamConnection
 
 __all__ = ["StreamClient", "Subscription"]
 
@@ -47,7 +47,9 @@ class Subscription:
 
     ``on_message(stream, data)`` receives each payload unwrapped, or, when subscribed with
     ``envelope=True``, ``on_message(envelope)`` receives Binance's combined-stream dict
-    ``{"stream": ..., "data": ...}`` as decoded (nothing is copied either way).
+    ``{"stream": ..., "data": ...}`` as decoded (nothing is copied either way), or, with
+    ``raw=True``, ``on_message(stream, data, raw)`` also gets the frame's bytes as received
+    (gzip-compressed for a binary frame): what a recorder keeps.
     """
 
     def __init__(
@@ -56,11 +58,14 @@ class Subscription:
         on_message: OnMessage,
         on_event: OnEvent | None,
         envelope: bool,
+        raw: bool = False,
     ) -> None:
         self._client = client
         self.on_message = on_message
         self.on_event = on_event
         self.envelope = envelope
+        #: the route shape: what ``on_message`` takes (see ``market.connection.Route``)
+        self.shape = RAW if raw else ENVELOPE if envelope else DATA
         self._streams: dict[str, None] = {}
         self.active = True
 
@@ -162,8 +167,12 @@ class StreamClient:
         on_event: OnEvent | None = None,
         *,
         envelope: bool = False,
+        raw: bool = False,
     ) -> defer.Deferred:
         """Start receiving ``streams``; fires with a :class:`Subscription` once confirmed.
+
+        ``envelope=True``: ``on_message(envelope)``; ``raw=True``: ``on_message(stream, data,
+        raw)`` (see :class:`Subscription`).
 
         Bad names raise ``ValueError`` here, before any I/O. The Deferred fails with
         :class:`~binance_twisted.errors.ConnectionGaveUpError` if the retry limit is hit
@@ -175,8 +184,10 @@ class StreamClient:
             raise TypeError(f"on_message must be callable, got {on_message!r}")
         if on_event is not None and not callable(on_event):
             raise TypeError(f"on_event must be callable or None, got {on_event!r}")
+        if envelope and raw:
+            raise ValueError("envelope=True and raw=True exclude each other; choose one")
         names = self._check_names(streams)
-        subscription = Subscription(self, on_message, on_event, envelope)
+        subscription = Subscription(self, on_message, on_event, envelope, raw)
         self._subscriptions.add(subscription)
         d = self._attach(subscription, names)
         d.addCallback(lambda _: subscription)
@@ -231,7 +242,7 @@ class StreamClient:
             self._carrier[name] = connection
             planned.setdefault(connection, []).append(name)
             connection.routes.setdefault(name, []).append(
-                (subscription.on_message, subscription.envelope, subscription)
+                (subscription.on_message, subscription.shape, subscription)
             )
             subscription._streams[name] = None
             added.append(name)

@@ -37,13 +37,17 @@ from binance_twisted.errors import (
 from binance_twisted.events import EventKind
 from binance_twisted.market.delivery import Deliver, DeliveryQueue, LagMonitor
 
-__all__ = ["Route", "StreamConnection", "sequence_ids"]
+__all__ = ["DATA", "ENVELOPE", "RAW", "Route", "StreamConnection", "sequence_ids"]
 
 log = Logger(namespace="binance_twisted.connection")
 
-Route = tuple[Callable[..., Any], bool, object]
-"""``(callback, wants_envelope, owner)``: ``callback(stream, data)``, or ``callback(envelope)``
-when ``wants_envelope``; ``owner`` names the subscriber in error logs."""
+Route = tuple[Callable[..., Any], int, object]
+"""``(callback, shape, owner)``: ``callback(stream, data)`` for :data:`DATA`,
+``callback(envelope)`` for :data:`ENVELOPE`, ``callback(stream, data, raw)`` for :data:`RAW`;
+``owner`` names the subscriber in error logs."""
+
+#: the shapes a route's callback takes
+DATA, ENVELOPE, RAW = 0, 1, 2
 
 _SEQUENCED_KINDS = frozenset({"trade", "aggTrade", "depth"})
 _SERVER_SHUTDOWN = "!serverShutdown"
@@ -100,7 +104,7 @@ class _StreamHandover(Rotation):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.last_ids: dict[str, int] = {}
-        self.buffers: dict[str, list[tuple[tuple[int, int], Any, dict]]] = {}
+        self.buffers: dict[str, list[tuple[tuple[int, int], Any, dict, bytes]]] = {}
         self.switched: set[str] = set()
         self.old.deliver_to(self.from_old)
 
@@ -112,18 +116,18 @@ class _StreamHandover(Rotation):
         self.switched.update(s for s in streams if not _is_sequenced(s))
         self._maybe_finish()
 
-    def from_old(self, stream: str, data: Any, envelope: dict) -> None:
+    def from_old(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:
         if stream in self.switched:
             return
         ids = sequence_ids(data)
         if ids is not None:
             self.last_ids[stream] = ids[1]
-        self.session.accept(stream, data, envelope)
+        self.session.accept(stream, data, envelope, raw)
         buffered = self.buffers.get(stream)
         if ids is not None and buffered and buffered[0][0][0] <= ids[1] + 1:
             self._switch(stream)
 
-    def from_new(self, stream: str, data: Any, envelope: dict) -> None:
+    def from_new(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:
         ids = sequence_ids(data)
         if stream in self.switched:
             last = self.last_ids.get(stream) if ids is not None else None
@@ -131,13 +135,13 @@ class _StreamHandover(Rotation):
                 if ids[1] <= last:
                     return
                 del self.last_ids[stream]  # past the overlap: no more duplicates possible
-            self.session.accept(stream, data, envelope)
+            self.session.accept(stream, data, envelope, raw)
             if self.finished and not self.last_ids:
                 self.stop_filtering()
             return
         if ids is None:
             return
-        self.buffers.setdefault(stream, []).append((ids, data, envelope))
+        self.buffers.setdefault(stream, []).append((ids, data, envelope, raw))
         last = self.last_ids.get(stream)
         if last is not None and ids[0] <= last + 1:
             self._switch(stream)
@@ -145,10 +149,10 @@ class _StreamHandover(Rotation):
     def _switch(self, stream: str) -> None:
         self.switched.add(stream)
         last = self.last_ids.get(stream, -1)
-        for ids, data, envelope in self.buffers.pop(stream, ()):
+        for ids, data, envelope, raw in self.buffers.pop(stream, ()):
             if ids[1] > last:
                 last = ids[1]
-                self.session.accept(stream, data, envelope)
+                self.session.accept(stream, data, envelope, raw)
         self.last_ids[stream] = last
         self._maybe_finish()
 
@@ -306,7 +310,7 @@ class StreamConnection(ReconnectingSession):
             return
         self._report_error("unexpected message without a stream name dropped", None, key="raw")
 
-    def dispatch(self, stream: str, data: Any, envelope: dict) -> None:
+    def dispatch(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:
         """Hand one payload to every route of ``stream``; a raising callback is contained."""
         routes = self.routes.get(stream)
         if routes is None:
@@ -317,12 +321,14 @@ class StreamConnection(ReconnectingSession):
         lag.countdown -= 1
         if lag.countdown <= 0:
             lag.sample(stream, data)
-        for callback, wants_envelope, owner in routes:
+        for callback, shape, owner in routes:
             try:
-                if wants_envelope:
+                if not shape:
+                    callback(stream, data)
+                elif shape == ENVELOPE:
                     callback(envelope)
                 else:
-                    callback(stream, data)
+                    callback(stream, data, raw)
             except Exception:
                 self._callback_failed(stream, owner)
 

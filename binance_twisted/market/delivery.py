@@ -31,7 +31,7 @@ SAMPLE_EVERY = 16
 SLICE_SECONDS = 0.02
 
 Overflow = Literal["drop_oldest", "drop_newest"]
-Deliver = Callable[[str, Any, dict], None]
+Deliver = Callable[[str, Any, dict, bytes], None]
 Report = Callable[..., None]
 
 
@@ -104,14 +104,14 @@ class DeliveryQueue:
         self._drop_oldest = overflow == "drop_oldest"
         self._deliver = deliver
         self._report_drop = report_drop
-        self._queue: deque[tuple[str, Any, dict]] = deque()
+        self._queue: deque[tuple[str, Any, dict, bytes]] = deque()
         self._call: IDelayedCall | None = None
         self._dropping = False
 
     def __len__(self) -> int:
         return len(self._queue)
 
-    def put(self, stream: str, data: Any, envelope: dict) -> None:
+    def put(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:
         """Queue one payload; when full, drop the oldest or this one (counted, reported)."""
         queue = self._queue
         if len(queue) >= self._size:
@@ -122,7 +122,7 @@ class DeliveryQueue:
             if not self._drop_oldest:
                 return
             queue.popleft()
-        queue.append((stream, data, envelope))
+        queue.append((stream, data, envelope, raw))
         self._stats.queued = len(queue)
         if self._call is None:
             self._call = self._clock.callLater(0, self._drain)
