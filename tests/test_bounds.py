@@ -57,6 +57,7 @@ class BoundTests(SynchronousTestCase):
         kinds = talk.harness.kinds()
         self.assertEqual(kinds[-2:], [EventKind.DISCONNECTED, EventKind.RECONNECTING])
         self.assertIn("(code 1009)", talk.harness.events[-2].reason or "")
+        self.assertEqual(talk.harness.events[-2].code, 1009)
 
     def test_a_frame_promising_512_mib_is_refused_at_its_header(self) -> None:
         """The 512 MiB frame that once took 2.1 GB: refused when its header arrives; the

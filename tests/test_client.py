@@ -30,6 +30,14 @@ class PlanningTests(SynchronousTestCase):
         self.assertEqual([stats[n]["streams"] for n in sorted(stats)], [1024, 976])
         self.assertEqual(len(self.reactor.tcpClients), 2)
 
+    def test_connection_of_names_the_carrier_of_each_stream(self) -> None:
+        """connection_of(stream) says which connection carries it (None if none does)."""
+        first, second = names(1500)[:1024], names(1500)[1024:]
+        self.client.subscribe(first + second, lambda s, d: None)
+        self.assertEqual(self.client.connection_of(first[0]), "spot-1")
+        self.assertEqual(self.client.connection_of(second[-1]), "spot-2")
+        self.assertIsNone(self.client.connection_of("ethusdt@kline_1m"))
+
     def test_later_subscriptions_fill_existing_connections_first(self) -> None:
         """A second subscribe goes to the connection with room before opening another."""
         self.client.subscribe(names(1000), lambda s, d: None)

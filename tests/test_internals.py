@@ -158,6 +158,14 @@ class AutobahnTests(SynchronousTestCase):
         self.assertEqual(server.closes, [1009])
         self.assertTrue(client.wasMaxFramePayloadSizeExceeded)
 
+    def test_close_codes_are_kept_for_both_sides(self) -> None:
+        """remoteCloseCode/localCloseCode after a closing handshake: protocol.py:close_code."""
+        client, server, pump = _converse([])
+        client.sendClose(1000)
+        pump.flush()
+        self.assertEqual((client.localCloseCode, client.remoteCloseCode), (1000, 1000))
+        self.assertEqual(server.closes, [1000])
+
     def test_connection_lost_leaves_the_close_handshake_timer_armed(self) -> None:
         """closeHandshakeTimeoutCall survives connectionLost (hence the cancel in
         _core/protocol.py:SessionProtocol.connectionLost)."""

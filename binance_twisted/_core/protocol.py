@@ -35,6 +35,7 @@ __all__ = [
     "ISessionOwner",
     "SessionFactory",
     "SessionProtocol",
+    "close_code",
     "close_session",
     "describe_end",
     "fail_requests",
@@ -355,6 +356,15 @@ def fail_requests(proto: SessionProtocol, error: Exception) -> None:
     for _method, _params, deferred in pending.values():
         if not deferred.called:
             deferred.errback(error)
+
+
+def close_code(proto: SessionProtocol) -> int:
+    """The WebSocket close code that ended ``proto``: the peer's, else ours, else 1006
+    (no close frame: the TCP connection just ended)."""
+    for code in (getattr(proto, "remoteCloseCode", None), getattr(proto, "localCloseCode", None)):
+        if code is not None:
+            return int(code)
+    return 1006
 
 
 def describe_end(proto: SessionProtocol | None, failure: Failure) -> str:

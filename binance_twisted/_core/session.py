@@ -38,6 +38,7 @@ from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted._core.protocol import (
     SessionFactory,
     SessionProtocol,
+    close_code,
     close_session,
     describe_end,
     fail_requests,
@@ -293,7 +294,7 @@ class ReconnectingSession:
             self._stop_timers()
             if self._state == "closing":
                 reason = "closed by the client"
-            self._emit(EventKind.DISCONNECTED, reason=reason)
+            self._emit(EventKind.DISCONNECTED, reason=reason, code=close_code(proto))
         if self._state != "running":
             return
         if self._rotation is not None:

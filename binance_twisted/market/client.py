@@ -193,6 +193,11 @@ class StreamClient:
         d.addCallback(lambda _: subscription)
         return d
 
+    def connection_of(self, stream: str) -> str | None:
+        """The name of the connection carrying ``stream`` (``"spot-1"``…), or ``None``."""
+        connection = self._carrier.get(stream)
+        return connection.name if connection is not None else None
+
     def stats(self) -> dict[str, dict[str, Any]]:
         """Counters per connection name: messages, bytes, errors, reconnects, last message…"""
         return {c.name: {**c.stats.as_dict(), "state": c.state} for c in self._connections}
