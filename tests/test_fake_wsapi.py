@@ -14,8 +14,9 @@ from typing import Any
 from twisted.trial.unittest import SynchronousTestCase
 
 from binance_twisted.testing._errors import ApiError
+from binance_twisted.testing._exchange import Exchange
 from binance_twisted.testing._market import E8, Market, decimal
-from binance_twisted.testing._trading import Exchange, OrderRequest, SpotAccount
+from binance_twisted.testing._trading import OrderRequest, SpotAccount
 from tests.test_fake import Client, asynchronous
 from tests.test_fake_account import (
     DOC_API_KEY,

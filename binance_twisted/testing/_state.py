@@ -23,11 +23,11 @@ from binance_twisted._json import dumps
 from binance_twisted.testing._auth import redact_text
 from binance_twisted.testing._bookfaults import BookFaults, DepthPlan, Held
 from binance_twisted.testing._events import depth_event, render
+from binance_twisted.testing._exchange import Exchange
 from binance_twisted.testing._limits import ConnectionPolicy
 from binance_twisted.testing._market import Levels, Market, SymbolMarket
 from binance_twisted.testing._names import ROUTES, recognise
 from binance_twisted.testing._subscriptions import Subscriptions
-from binance_twisted.testing._trading import Exchange
 from binance_twisted.testing._userdata import PREFIX_PRODUCTS, UserData
 
 __all__ = ["Fault", "LogEntry", "Peer", "RestFault", "ServerState"]

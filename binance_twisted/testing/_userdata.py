@@ -33,12 +33,14 @@ from typing import Any, Protocol
 import attrs
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from binance_twisted.testing import _futures, _userevents
+from binance_twisted.testing import _futures, _futures_matching, _userevents
 from binance_twisted.testing._auth import Credential, make_credential, redact
 from binance_twisted.testing._errors import ApiError
+from binance_twisted.testing._exchange import Exchange
 from binance_twisted.testing._market import E8, decimal
 from binance_twisted.testing._subscriptions import Subscriptions
-from binance_twisted.testing._trading import Event, Exchange, SpotAccount, status_report
+from binance_twisted.testing._trading import Event, SpotAccount
+from binance_twisted.testing._trading_reports import status_report
 
 __all__ = [
     "LISTEN_KEY_PRODUCTS",
@@ -235,7 +237,7 @@ class FakeAccount:
         at = order.price if price is None else _units(price)
         exchange = self._exchange()
         market = exchange.symbol_market(order.symbol)
-        events = _futures.fill_resting(
+        events = _futures_matching.fill_resting(
             self.futures, order, market, amount, at, self._userdata.server_ms()
         )
         return self.deliver(events)
