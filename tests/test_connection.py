@@ -201,6 +201,18 @@ class SessionTests(SynchronousTestCase):
         self.assertEqual(len(errors), 1)
         self.assertIn("undecodable", errors[0].reason)
 
+    def test_a_confirmation_callback_may_change_the_streams(self) -> None:
+        """Two subscribes confirmed at once, the first one's callback unsubscribes: both
+        fire, nothing raises (the re-entrant pass once removed a waiter twice)."""
+        harness = Harness()
+        harness.route(TRADES, TICKER)
+        first = harness.connection.add_streams((TRADES,))
+        second = harness.connection.add_streams((TICKER,))
+        first.addCallback(lambda _: harness.connection.remove_streams((TRADES,)))
+        harness.ack(harness.open())  # the UNSUBSCRIBE the callback sent is answered
+        self.successResultOf(first)
+        self.successResultOf(second)
+
     def test_deeply_nested_json_is_an_undecodable_frame_with_either_decoder(self) -> None:
         """5,000 nested arrays (10 KB): counted as undecodable, not an "Unhandled Error" that
         drops the connection (the stdlib decoder raises RecursionError)."""
@@ -427,6 +439,19 @@ class RotationTests(SynchronousTestCase):
         sent_new.append(send(new, 4, "  "))
         self.assertEqual(frames, sent_old + sent_new[1:])
         self.assertEqual(harness.kinds()[-1], EventKind.ROTATED)
+
+    def test_server_shutdown_right_after_a_rotation_rotates_again(self) -> None:
+        """serverShutdown on the new session while it still filters the overlap (up to
+        handover_timeout after ROTATED) starts the next rotation; it used to be dropped."""
+        harness, old, factory = self.rotating()
+        harness.send_data(old, TRADES, trade(1))
+        new = harness.open(factory)
+        harness.send_data(new, TRADES, trade(2))  # switches; 2 may still come from old
+        self.assertEqual(harness.kinds()[-1], EventKind.ROTATED)
+        dialled = len(harness.clock.connectors)
+        harness.send(new, {"stream": "!serverShutdown", "data": {"e": "serverShutdown"}})
+        self.assertIsNotNone(harness.connection._rotation)
+        self.assertEqual(len(harness.clock.connectors), dialled + 1)
 
     def test_candidate_ahead_of_old_waits_for_old_to_catch_up(self) -> None:
         """If the candidate starts past the old session's last id, old keeps delivering the gap."""

@@ -420,11 +420,13 @@ class ErrorTests(SynchronousTestCase):
 
     def test_the_timeout_covers_a_body_that_trickles(self) -> None:
         """Headers and a first chunk in time, the rest never: RequestTimeoutError at the
-        request's timeout, counted from the send."""
+        request's timeout, counted from the send, and the connection is closed."""
         script = Script().hang("/api/v3/depth")
         rest, clock, stub = client(script, timeout=4)
         d = rest.request("GET", "/api/v3/depth")
         (request,) = script.pending
+        closed: list[object] = []
+        request.notifyFinish().addBoth(closed.append)
         clock.advance(1)
         request.write(b'{"bids": [')
         stub.flush()
@@ -433,6 +435,8 @@ class ErrorTests(SynchronousTestCase):
         clock.advance(0.1)
         self.failureResultOf(d, RequestTimeoutError)
         self.assertEqual(clock.getDelayedCalls(), [])
+        stub.flush()
+        self.assertEqual(len(closed), 1)  # hung up, not left open for the server to fill
 
     def test_an_error_page_is_excerpted_from_its_start_only(self) -> None:
         """A 5 MB error page: the excerpt reads its first few KB, not the whole page."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import Any, cast
 
-import treq
-from twisted.internet import defer
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseDone
+from twisted.web.http import PotentialDataLoss
 
 from binance_twisted.errors import MessageTooBigError
 
@@ -28,45 +30,66 @@ _HTML_TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
 
 
-class _OverLimit(Exception):
-    """The body passed the limit (raised inside treq's collector, which then hangs up)."""
-
-
 def read_body(response: Any, limit: int, label: str) -> Deferred[bytes]:
     """The whole body of ``response``, or :class:`MessageTooBigError` once it passes
-    ``limit`` bytes. A ``Content-Length`` over the limit fails at once; either way the
-    connection is closed rather than drained."""
+    ``limit`` bytes; a ``Content-Length`` over the limit fails at once. Cancelling the
+    Deferred (a timeout does) hangs up too: the connection is closed, never drained."""
+    reader = _BodyReader(limit, label)
     declared = response.length if isinstance(response.length, int) else None
-    pieces: list[bytes] = []
-    size = 0
-
-    def collect(data: bytes) -> None:
-        nonlocal size
-        size += len(data)
-        if size > limit:
-            raise _OverLimit
-        pieces.append(data)
-
-    def too_big(failure: Failure) -> None:
-        failure.trap(_OverLimit)
-        raise MessageTooBigError(f"{label}: response body over the {limit}-byte limit")
-
     if declared is not None and declared > limit:
-        refuse = treq.collect(response, _refuse)  # hangs up at the first chunk
-        refuse.addErrback(lambda _: None)
-        return defer.fail(
-            MessageTooBigError(
-                f"{label}: response body of {declared} bytes (Content-Length) over the "
-                f"{limit}-byte limit"
-            )
+        reader.refusal = (
+            f"{label}: response body of {declared} bytes (Content-Length) over the "
+            f"{limit}-byte limit"
         )
-    collected: Deferred[Any] = treq.collect(response, collect)
-    collected.addCallbacks(lambda _: b"".join(pieces), too_big)
-    return collected
+    response.deliverBody(reader)
+    return reader.finished
 
 
-def _refuse(data: bytes) -> None:
-    raise _OverLimit
+class _BodyReader(Protocol):
+    """Collects a body up to a limit; hangs up when over it, or when cancelled."""
+
+    def __init__(self, limit: int, label: str) -> None:
+        self.limit, self.label = limit, label
+        self.pieces: list[bytes] = []
+        self.size = 0
+        self.finished: Deferred[bytes] = Deferred(lambda _: self.hang_up())
+        self.done = False
+        #: set when the Content-Length alone is over the limit: fail before any data
+        self.refusal: str | None = None
+
+    def connectionMade(self) -> None:
+        if self.refusal is not None:
+            self.fail(self.refusal)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self.done:
+            return
+        self.size += len(data)
+        if self.size > self.limit:
+            self.fail(f"{self.label}: response body over the {self.limit}-byte limit")
+        else:
+            self.pieces.append(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        if self.done:
+            return
+        self.done = True
+        if reason.check(ResponseDone, PotentialDataLoss):
+            self.finished.callback(b"".join(self.pieces))
+        else:
+            self.finished.errback(reason)
+
+    def fail(self, message: str) -> None:
+        self.hang_up()
+        if not self.finished.called:
+            self.finished.errback(MessageTooBigError(message))
+
+    def hang_up(self) -> None:
+        self.done = True
+        self.pieces = []
+        if self.transport is not None:
+            # a response body's transport is a producer: stopping it closes the connection
+            cast(IPushProducer, self.transport).stopProducing()
 
 
 def excerpt(prefix: str, body: bytes) -> str:

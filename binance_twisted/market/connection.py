@@ -128,6 +128,10 @@ class _StreamHandover(Rotation):
             self._switch(stream)
 
     def from_new(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:
+        if stream == _SERVER_SHUTDOWN:
+            # the new session is going away too: rotate again (it was once dropped here)
+            self.session.accept(stream, data, envelope, raw)
+            return
         ids = sequence_ids(data)
         if stream in self.switched:
             last = self.last_ids.get(stream) if ids is not None else None
@@ -351,8 +355,10 @@ class StreamConnection(ReconnectingSession):
             return
         confirmed = session.confirmed
         ready = [w for w in self._waiters if w.streams <= confirmed]
+        # all out of the list before any fires: a callback may subscribe or unsubscribe,
+        # which comes back here (it once found its waiter already gone: ValueError)
+        self._waiters = [w for w in self._waiters if not w.streams <= confirmed]
         for waiter in ready:
-            self._waiters.remove(waiter)
             waiter.deferred.callback(None)
 
     def _stopping(self, error: Exception) -> None:
