@@ -26,6 +26,7 @@ NATIVE_UPPER = {
     "rest": set(),
     "accounts": {"rest", "wsapi", "market"},
     "depth": {"rest", "market"},
+    "recording": {"rest", "market", "depth"},
 }
 FACADES = {"legacy", "aio", "twistd"}
 #: the fake's wire modules (sockets, HTTP, TLS); the rest of testing/ simulates the exchange

@@ -1,0 +1,54 @@
+"""zstd, from the standard library where it has it (3.14+), else from ``zstandard``.
+
+Imported lazily: the package works without either until a recording is written or read,
+and then says what to install.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["compress", "decompress"]
+
+_backend: Any = None
+
+
+def _load() -> Any:
+    global _backend
+    if _backend is None:
+        try:
+            from compression import zstd  # type: ignore[import-not-found, unused-ignore]
+
+            _backend = ("stdlib", zstd)
+        except ImportError:
+            try:
+                import zstandard
+            except ImportError:
+                raise ImportError(
+                    "recordings need zstd: pip install 'binance-twisted[record]'"
+                ) from None
+            _backend = ("zstandard", zstandard)
+    return _backend
+
+
+def compress(data: bytes, level: int = 3) -> bytes:
+    """One independent zstd frame of ``data``."""
+    kind, module = _load()
+    if kind == "stdlib":
+        return bytes(module.compress(data, level=level))
+    return bytes(module.ZstdCompressor(level=level).compress(data))
+
+
+def decompress(data: bytes, max_size: int) -> bytes:
+    """The content of one zstd frame, refused (``ValueError``) if it exceeds ``max_size``."""
+    kind, module = _load()
+    try:
+        if kind == "stdlib":
+            out = module.ZstdDecompressor().decompress(data, max_length=max_size + 1)
+        else:
+            out = module.ZstdDecompressor().decompress(data, max_output_size=max_size + 1)
+    except module.ZstdError as error:
+        raise ValueError(f"not a valid zstd frame: {error}") from None
+    if len(out) > max_size:
+        raise ValueError(f"a zstd frame inflates past {max_size} bytes")
+    return bytes(out)

@@ -1,0 +1,269 @@
+"""The bytes of a recording: records, the blocks they are flushed in, the file around them.
+
+A file is ``FILE_MAGIC``, a checksummed JSON header, then blocks. A block is one flush: a
+16-byte head (``BLOCK_MAGIC``, compressed length, raw length, CRC32 of the compressed
+bytes) and one independent zstd frame holding records. A record is ``u32 length``,
+``u32 CRC32`` and a body: a fixed head (kind, flags, receive times, connection id, sequence
+number, stream name length), the stream name, and the payload (the frame's bytes unchanged,
+or a JSON object for the other kinds). Everything is little-endian.
+
+A crash can tear only the last block, whose length or CRC then fails: readers stop before
+it, so a reader never yields a corrupt record. A sealed file ends with an index (JSON) and a
+16-byte footer pointing at it; the index carries a SHA-256 of every byte before it.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from binance_twisted._json import dumps, loads
+from binance_twisted.recording import _zstd
+
+__all__ = [
+    "BLOCK_HEAD",
+    "BLOCK_MAGIC",
+    "FILE_MAGIC",
+    "FOOTER",
+    "FOOTER_MAGIC",
+    "INDEX_MAGIC",
+    "MAX_BLOCK_RAW",
+    "CorruptRecordError",
+    "Kind",
+    "Record",
+    "complete_blocks",
+    "decode_block",
+    "decode_header",
+    "decode_records",
+    "encode_block",
+    "encode_header",
+    "encode_record",
+    "sealed_index",
+]
+
+FILE_MAGIC = b"BTWREC1\n"
+BLOCK_MAGIC = b"BTWB"
+INDEX_MAGIC = b"BTWI"
+FOOTER_MAGIC = b"BTWEND1\n"
+#: ``magic, compressed length, raw length, crc32(compressed)``
+BLOCK_HEAD = struct.Struct("<4sIII")
+#: ``FOOTER_MAGIC, offset of INDEX_MAGIC``
+FOOTER = struct.Struct("<8sQ")
+#: a block's records never take more than this once inflated (a reader refuses more)
+MAX_BLOCK_RAW = 64 * 1024 * 1024
+FORMAT_VERSION = 1
+
+_RECORD_HEAD = struct.Struct("<II")  # body length, crc32(body)
+_BODY_HEAD = struct.Struct("<BBHQQIQH")  # kind, flags, 0, wall ns, mono ns, conn, seq, len
+_BINARY = 1
+
+
+class CorruptRecordError(ValueError):
+    """Bytes that are not what the format says (a bad CRC, a truncated record, bad zstd)."""
+
+
+class Kind(enum.IntEnum):
+    """What a record says: a frame as received, or something that happened around frames."""
+
+    FRAME = 1  #: a WebSocket frame, bytes unchanged
+    CONNECT = 2  #: a session opened: ``{"url", "streams", ...}``
+    SUBSCRIBE = 3  #: streams asked for: ``{"streams"}``
+    ACK = 4  #: the subscription was confirmed
+    DISCONNECT = 5  #: a session ended: ``{"code", "reason", "clean"}``
+    GAP = 6  #: ids missing: ``{"stream", "last_id", "next_id", "detected_by"}``
+    SNAPSHOT = 7  #: a REST depth snapshot: ``{"request", "sent_ns", "received_ns", "body"}``
+    MARK = 8  #: a rotation, a heartbeat, a writer's drop count…
+
+
+@attrs.frozen
+class Record:
+    """One record: ``payload`` is the frame's bytes (FRAME) or UTF-8 JSON (other kinds)."""
+
+    kind: Kind
+    stream: str
+    payload: bytes
+    recv_wall_ns: int
+    recv_mono_ns: int
+    conn_id: int = 0
+    seq: int = 0
+    binary: bool = False
+
+    @classmethod
+    def event(
+        cls,
+        kind: Kind,
+        details: dict[str, Any],
+        *,
+        recv_wall_ns: int,
+        recv_mono_ns: int,
+        stream: str = "",
+        conn_id: int = 0,
+        seq: int = 0,
+    ) -> Record:
+        """A non-FRAME record whose payload is ``details`` as JSON."""
+        return cls(kind, stream, dumps(details), recv_wall_ns, recv_mono_ns, conn_id, seq)
+
+    def details(self) -> dict[str, Any]:
+        """The JSON payload of a non-FRAME record."""
+        if self.kind is Kind.FRAME:
+            raise ValueError("a FRAME record's payload is the frame itself, not details")
+        value = loads(self.payload)
+        if not isinstance(value, dict):
+            raise CorruptRecordError(f"a {self.kind.name} record's payload is not an object")
+        return value
+
+
+def encode_record(record: Record) -> bytes:
+    """The bytes of one record (length, CRC32, body)."""
+    return encode_fields(
+        record.kind,
+        record.stream,
+        record.payload,
+        record.recv_wall_ns,
+        record.recv_mono_ns,
+        record.conn_id,
+        record.seq,
+        record.binary,
+    )
+
+
+def encode_fields(
+    kind: int,
+    stream: str,
+    payload: bytes,
+    recv_wall_ns: int,
+    recv_mono_ns: int,
+    conn_id: int,
+    seq: int,
+    binary: bool,
+) -> bytes:
+    """:func:`encode_record` without building a :class:`Record` first (the hot path)."""
+    name = stream.encode()
+    body = (
+        _BODY_HEAD.pack(
+            kind, _BINARY if binary else 0, 0, recv_wall_ns, recv_mono_ns, conn_id, seq, len(name)
+        )
+        + name
+        + payload
+    )
+    return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def decode_records(raw: bytes) -> Iterator[Record]:
+    """The records of one inflated block; :class:`CorruptRecordError` on the first bad one."""
+    view = memoryview(raw)
+    offset, end = 0, len(raw)
+    head_size, body_size = _RECORD_HEAD.size, _BODY_HEAD.size
+    while offset < end:
+        if end - offset < head_size:
+            raise CorruptRecordError(f"a record head cut short at byte {offset}")
+        length, crc = _RECORD_HEAD.unpack_from(view, offset)
+        start = offset + head_size
+        body = bytes(view[start : start + length])
+        if len(body) != length or length < body_size:
+            raise CorruptRecordError(f"a record cut short at byte {offset}")
+        if zlib.crc32(body) != crc:
+            raise CorruptRecordError(f"a record's CRC does not match at byte {offset}")
+        kind, flags, _, wall, mono, conn, seq, name_length = _BODY_HEAD.unpack_from(body)
+        name_end = body_size + name_length
+        try:
+            record_kind = Kind(kind)
+            stream = body[body_size:name_end].decode()
+        except (ValueError, UnicodeDecodeError):
+            raise CorruptRecordError(f"a record with a bad kind or name at byte {offset}") from None
+        yield Record(
+            record_kind, stream, body[name_end:], wall, mono, conn, seq, bool(flags & _BINARY)
+        )
+        offset = start + length
+
+
+def encode_block(records: bytes, level: int = 3) -> bytes:
+    """One block (head and zstd frame) of already encoded ``records``."""
+    if len(records) > MAX_BLOCK_RAW:
+        raise ValueError(f"a block holds at most {MAX_BLOCK_RAW} bytes of records")
+    packed = _zstd.compress(records, level)
+    return BLOCK_HEAD.pack(BLOCK_MAGIC, len(packed), len(records), zlib.crc32(packed)) + packed
+
+
+def decode_block(head: bytes, packed: bytes) -> bytes:
+    """The inflated records of a block whose head and compressed bytes were read whole."""
+    magic, length, raw_length, crc = BLOCK_HEAD.unpack(head)
+    if magic != BLOCK_MAGIC or len(packed) != length:
+        raise CorruptRecordError("not a block")
+    if raw_length > MAX_BLOCK_RAW:
+        raise CorruptRecordError(f"a block claims {raw_length} bytes, over {MAX_BLOCK_RAW}")
+    if zlib.crc32(packed) != crc:
+        raise CorruptRecordError("a block's CRC does not match")
+    try:
+        raw = _zstd.decompress(packed, raw_length)
+    except ValueError as error:
+        raise CorruptRecordError(str(error)) from None
+    if len(raw) != raw_length:
+        raise CorruptRecordError("a block inflates to another size than its head says")
+    return raw
+
+
+def encode_header(header: dict[str, Any]) -> bytes:
+    """``FILE_MAGIC``, then the header as checksummed JSON."""
+    body = dumps({"format_version": FORMAT_VERSION, **header})
+    return FILE_MAGIC + _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
+
+
+def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
+    """The header of a file and the offset of its first block."""
+    start = len(FILE_MAGIC) + _RECORD_HEAD.size
+    if data[: len(FILE_MAGIC)] != FILE_MAGIC or len(data) < start:
+        raise CorruptRecordError("not a binance-twisted recording")
+    length, crc = _RECORD_HEAD.unpack_from(data, len(FILE_MAGIC))
+    body = data[start : start + length]
+    if len(body) != length or zlib.crc32(body) != crc:
+        raise CorruptRecordError("the file header is cut short or corrupt")
+    header = loads(body)
+    if not isinstance(header, dict) or header.get("format_version") != FORMAT_VERSION:
+        raise CorruptRecordError(f"unknown format version in {header!r:.80}")
+    return header, start + length
+
+
+def complete_blocks(data: bytes, end: int | None = None) -> Iterator[bytes]:
+    """The inflated records of every block of a file's bytes, in order.
+
+    ``end`` is where a sealed file's index starts: every block before it must be whole and
+    valid (:class:`CorruptRecordError` otherwise). Without it (a ``.part`` file) reading
+    stops silently at the first block that is cut short or fails its CRC: a crash tore it.
+    """
+    offset = decode_header(data)[1]
+    head_size = BLOCK_HEAD.size
+    limit = len(data) if end is None else end
+    while offset < limit:
+        head = data[offset : offset + head_size]
+        length = BLOCK_HEAD.unpack(head)[1] if len(head) == head_size else 0
+        packed = data[offset + head_size : offset + head_size + length]
+        try:
+            if len(head) < head_size or head[:4] != BLOCK_MAGIC:
+                raise CorruptRecordError("not a block")
+            raw = decode_block(head, packed)
+        except CorruptRecordError as error:
+            if end is None:
+                return
+            raise CorruptRecordError(f"{error} (block at byte {offset})") from None
+        yield raw
+        offset += head_size + length
+
+
+def sealed_index(data: bytes) -> tuple[dict[str, Any], int] | None:
+    """A sealed file's index and where it starts, or ``None`` for a file without one."""
+    if len(data) < FOOTER.size:
+        return None
+    magic, offset = FOOTER.unpack_from(data, len(data) - FOOTER.size)
+    if magic != FOOTER_MAGIC or data[offset : offset + 4] != INDEX_MAGIC:
+        return None
+    length = int.from_bytes(data[offset + 4 : offset + 8], "little")
+    index = loads(data[offset + 8 : offset + 8 + length])
+    if not isinstance(index, dict):
+        raise CorruptRecordError("the index is not an object")
+    return index, offset
