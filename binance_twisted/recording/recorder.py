@@ -1,0 +1,144 @@
+"""What a recording says: every frame as received, and what happened around the frames.
+
+:class:`Recorder` subscribes a :class:`~binance_twisted.StreamClient` with ``raw=True`` and
+turns what it hears into :class:`~binance_twisted.recording.Record` objects for a sink:
+
+* FRAME: the frame's bytes unchanged, its stream, the receive times, the connection id (new
+  on every connect, reconnect or rotation) and a per-connection sequence number;
+* SUBSCRIBE and ACK around the subscription, CONNECT when a session opens, DISCONNECT
+  (code, reason, clean) when one ends, MARK for rotations, stalls and heartbeats;
+* GAP when a sequenced stream skips ids (trade ``t``, aggTrade ``a``, Spot depth ``U/u``,
+  futures depth ``pu``): the last id before and the first after, so a reader can tell a quiet
+  market from a hole. The client filters rotation overlaps, so a rotation records no gap and
+  no duplicate; a reconnect's loss does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from twisted.internet import defer
+
+from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.market.client import StreamClient
+from binance_twisted.market.connection import sequence_ids
+from binance_twisted.recording.format import Kind, Record
+
+__all__ = ["Recorder"]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_OPENED = (EventKind.CONNECTED, EventKind.RECONNECTED, EventKind.ROTATED)
+_ENDED = (EventKind.DISCONNECTED, EventKind.STALLED)
+_ID_FIELD = {"trade": "t", "aggTrade": "a"}
+
+
+class Recorder:
+    """Records ``streams`` of ``client`` into ``sink`` (see the module)."""
+
+    def __init__(
+        self,
+        client: StreamClient,
+        streams: Iterable[str],
+        sink: Callable[[Record], None],
+        *,
+        on_gap: Callable[[str], Any] | None = None,
+        wall_ns: Callable[[], int] = time.time_ns,
+        mono_ns: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.client = client
+        self.streams = list(dict.fromkeys(streams))
+        self.sink = sink
+        self.on_gap = on_gap
+        self._wall_ns, self._mono_ns = wall_ns, mono_ns
+        self._conn_ids: dict[str, int] = {}
+        self._next_conn_id = 1
+        self._seq: dict[int, int] = {}
+        self._last_ids: dict[str, int] = {}
+        #: frames recorded per stream, and the wall time (ns) of each stream's last frame
+        self.frames: dict[str, int] = dict.fromkeys(self.streams, 0)
+        self.last_frame_ns: dict[str, int] = {}
+        self.gaps = 0
+
+    def start(self) -> defer.Deferred:
+        """Subscribe; fires with the subscription once Binance confirmed every stream."""
+        self._event(Kind.SUBSCRIBE, {"streams": self.streams})
+        d = self.client.subscribe(self.streams, self.frame, self.connection_event, raw=True)
+
+        def confirmed(subscription: Any) -> Any:
+            self._event(Kind.ACK, {"streams": self.streams})
+            return subscription
+
+        return d.addCallback(confirmed)
+
+    def frame(self, stream: str, data: Any, raw: bytes) -> None:
+        """One frame of ``stream`` (the client's raw callback)."""
+        wall = self._wall_ns()
+        name = self.client.connection_of(stream) or ""
+        conn = self._conn_ids.get(name, 0)
+        seq = self._seq.get(conn, 0) + 1
+        self._seq[conn] = seq
+        binary = raw[:2] == _GZIP_MAGIC
+        self.sink(Record(Kind.FRAME, stream, raw, wall, self._mono_ns(), conn, seq, binary))
+        self.frames[stream] = self.frames.get(stream, 0) + 1
+        self.last_frame_ns[stream] = wall
+        ids = sequence_ids(data)
+        if ids is not None:
+            last = self._last_ids.get(stream)
+            if last is not None and ids[0] > last + 1:
+                self._gap(stream, data, last, ids[0], conn)
+            if last is None or ids[1] > last:
+                self._last_ids[stream] = ids[1]
+
+    def connection_event(self, event: ConnectionEvent) -> None:
+        """What happened to a connection, as CONNECT, DISCONNECT or MARK records."""
+        kind = event.kind
+        if kind in _OPENED:
+            conn = self._next_conn_id
+            self._next_conn_id += 1
+            self._conn_ids[event.connection] = conn
+            details = {
+                "connection": event.connection,
+                "event": kind.value,
+                "streams": [
+                    s for s in self.streams if self.client.connection_of(s) == event.connection
+                ],
+                "url": self.client.stats().get(event.connection, {}).get("url"),
+            }
+            if kind is EventKind.ROTATED:
+                self._event(Kind.MARK, {"mark": "rotation", "reason": event.reason}, conn)
+            self._event(Kind.CONNECT, details, conn)
+        elif kind in _ENDED:
+            conn = self._conn_ids.get(event.connection, 0)
+            code = event.code
+            details = {"code": code, "reason": event.reason, "clean": code in (1000, 1001)}
+            self._event(Kind.DISCONNECT, {"connection": event.connection, **details}, conn)
+        else:
+            details = {"mark": kind.value, "reason": event.reason, "connection": event.connection}
+            self._event(Kind.MARK, details, self._conn_ids.get(event.connection, 0))
+
+    def heartbeat(self) -> None:
+        """A MARK that says the recorder was alive (a quiet market records nothing else)."""
+        self._event(Kind.MARK, {"mark": "heartbeat", "frames": sum(self.frames.values())})
+
+    def _gap(self, stream: str, data: dict, last: int, first: int, conn: int) -> None:
+        kind = data.get("e")
+        detected_by = _ID_FIELD.get(str(kind)) or ("pu" if "pu" in data else "U/u")
+        details = {"stream": stream, "last_id": last, "next_id": first, "detected_by": detected_by}
+        self._event(Kind.GAP, details, conn, stream)
+        self.gaps += 1
+        if self.on_gap is not None:
+            self.on_gap(stream)
+
+    def _event(self, kind: Kind, details: dict[str, Any], conn: int = 0, stream: str = "") -> None:
+        self.sink(
+            Record.event(
+                kind,
+                details,
+                recv_wall_ns=self._wall_ns(),
+                recv_mono_ns=self._mono_ns(),
+                stream=stream,
+                conn_id=conn,
+            )
+        )

@@ -1,0 +1,266 @@
+"""Records to disk without blocking the reactor, and without growing when the disk is slow.
+
+:class:`RecordSink` collects records on the reactor thread into a batch and hands each batch
+(every ``flush_interval`` seconds, or at ``flush_bytes``) to one writer thread, which
+appends it to the current file, writes one block and fsyncs. Files rotate at the top of
+every UTC hour (``rotate_seconds``) and at ``max_file_bytes``, and are sealed when they are
+left and on :meth:`~RecordSink.stop`. Everything waiting for the writer is bounded by
+``max_pending_bytes``; past it, or while free disk space is under ``min_free_bytes``,
+records are dropped, counted, and a GAP record with the count is written once the writer
+catches up: a recording says where it is incomplete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import attrs
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from binance_twisted.recording.files import PART, RecordFileWriter, recording_path, recover_part
+from binance_twisted.recording.format import Kind, Record
+
+__all__ = ["RecordSink", "SinkStats"]
+
+log = Logger(namespace="binance_twisted.recording")
+
+Runner = Callable[..., defer.Deferred]
+_RECORD_OVERHEAD = 48  # bytes a record costs beyond its payload and name, roughly
+
+
+@attrs.define
+class SinkStats:
+    """What the sink did so far (the status page and the metrics read it)."""
+
+    records: int = 0
+    dropped: int = 0
+    pending_bytes: int = 0
+    bytes_written: int = 0
+    files_sealed: int = 0
+    last_fsync_seconds: float = 0.0
+    disk_full: bool = False
+    free_bytes: int | None = None
+    current_file: str | None = None
+
+
+class RecordSink:
+    """Batches records on the reactor and writes them from one thread (see the module)."""
+
+    def __init__(
+        self,
+        reactor: IReactorTime,
+        out_dir: str | Path,
+        venue: str,
+        header: dict[str, Any],
+        *,
+        run: Runner | None = None,
+        flush_interval: float = 1.0,
+        flush_bytes: int = 1 << 20,
+        max_pending_bytes: int = 64 << 20,
+        rotate_seconds: int = 3600,
+        max_file_bytes: int | None = None,
+        min_free_bytes: int = 1 << 30,
+        free_bytes: Callable[[Path], int] | None = None,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        for name, value in (("flush_interval", flush_interval), ("rotate_seconds", rotate_seconds)):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        self._reactor = reactor
+        self.out_dir = Path(out_dir)
+        self.venue = venue
+        self.header = header
+        self._run = run
+        self._pool: Any = None
+        self.flush_interval = flush_interval
+        self.flush_bytes = flush_bytes
+        self.max_pending_bytes = max_pending_bytes
+        self.rotate_seconds = rotate_seconds
+        self.max_file_bytes = max_file_bytes
+        self.min_free_bytes = min_free_bytes
+        self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
+        self._wall_ns = wall_ns
+        self.stats = SinkStats()
+        self._batch: list[Record] = []
+        self._batch_bytes = 0
+        self._dropped_unwritten = 0
+        self._writing: defer.Deferred = defer.succeed(None)
+        self._timer = LoopingCall(self._tick)
+        self._timer.clock = reactor
+        # the writer thread's state (touched only by jobs, which run one at a time)
+        self._file: RecordFileWriter | None = None
+        self._file_period = -1
+        self._part = 0
+
+    # -- the reactor side --------------------------------------------------------------------
+
+    def start(self) -> defer.Deferred:
+        """Recover ``.part`` files left by a crash, then accept records."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self._run is None:
+            self._run = self._threaded_runner()
+        self._check_disk()
+        self._timer.start(self.flush_interval, now=False)
+        return self._job(self._recover).addErrback(self._failed)
+
+    def put(self, record: Record) -> None:
+        """Take one record (on the reactor thread): batched, or dropped and counted."""
+        stats = self.stats
+        size = len(record.payload) + len(record.stream) + _RECORD_OVERHEAD
+        if stats.disk_full or stats.pending_bytes + size > self.max_pending_bytes:
+            stats.dropped += 1
+            self._dropped_unwritten += 1
+            return
+        if self._dropped_unwritten:
+            self._batch.append(self._gap_record(record))
+            self._dropped_unwritten = 0
+        stats.records += 1
+        stats.pending_bytes += size
+        self._batch.append(record)
+        self._batch_bytes += size
+        if self._batch_bytes >= self.flush_bytes:
+            self.flush()
+
+    def _tick(self) -> None:
+        # not ``flush`` itself: a LoopingCall waits for a Deferred it is given, and a slow
+        # writer would then stop the timer (and the disk guard) until it caught up
+        self.flush()
+
+    def flush(self) -> defer.Deferred:
+        """Hand the batch to the writer now; fires when it is on disk."""
+        self._check_disk()
+        batch, size = self._batch, self._batch_bytes
+        self._batch, self._batch_bytes = [], 0
+        if not batch:
+            return defer.succeed(None)
+        d = self._job(self._write, batch)
+
+        def written(result: tuple[int, float]) -> None:
+            self.stats.pending_bytes -= size
+            self.stats.bytes_written += result[0]
+            self.stats.last_fsync_seconds = result[1]
+
+        d.addCallbacks(written, self._failed)
+        return d
+
+    def stop(self) -> defer.Deferred:
+        """Write what is batched, seal the current file, stop the writer thread."""
+        if self._timer.running:
+            self._timer.stop()
+        self.flush()
+        d = self._job(self._seal)
+        d.addErrback(self._failed)
+        if self._pool is not None:
+            d.addBoth(self._stop_pool)
+        return d
+
+    def _job(self, function: Callable[..., Any], *args: Any) -> defer.Deferred:
+        """Run ``function`` on the writer once the jobs before it are done; the Deferred
+        fires with its result (one writer thread: jobs never overlap)."""
+        assert self._run is not None
+        run = self._run
+        job: defer.Deferred = defer.Deferred()
+
+        def go(_: object) -> defer.Deferred:
+            d = run(function, *args)
+            d.chainDeferred(job)
+            return d.addErrback(lambda _: None)  # the queue goes on; ``job`` has the failure
+
+        self._writing.addCallback(go)
+        return job
+
+    def _failed(self, failure: Failure) -> None:
+        log.failure("recording: the writer failed", failure)
+
+    def _gap_record(self, now: Record) -> Record:
+        details = {"stream": "", "dropped": self._dropped_unwritten, "detected_by": "writer"}
+        log.warn(
+            "recording: {n} records dropped (writer behind or disk full)",
+            n=self._dropped_unwritten,
+        )
+        return Record.event(
+            Kind.GAP, details, recv_wall_ns=now.recv_wall_ns, recv_mono_ns=now.recv_mono_ns
+        )
+
+    def _check_disk(self) -> None:
+        free = self._free_bytes(self.out_dir)
+        full = free < self.min_free_bytes
+        if full and not self.stats.disk_full:
+            log.error(
+                "recording paused: {free} bytes free in {dir}, under {min} (records are "
+                "dropped and counted)",
+                free=free,
+                dir=str(self.out_dir),
+                min=self.min_free_bytes,
+            )
+        elif self.stats.disk_full and not full:
+            log.info("recording resumed: {free} bytes free", free=free)
+        self.stats.disk_full = full
+        self.stats.free_bytes = free
+
+    def _threaded_runner(self) -> Runner:
+        from twisted.internet.threads import deferToThreadPool
+        from twisted.python.threadpool import ThreadPool
+
+        self._pool = ThreadPool(minthreads=1, maxthreads=1, name="binance-twisted-recorder")
+        self._pool.start()
+        reactor = cast(IReactorFromThreads, self._reactor)
+        return lambda function, *args: deferToThreadPool(reactor, self._pool, function, *args)
+
+    def _stop_pool(self, result: object) -> object:
+        self._pool.stop()
+        return result
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        for part in sorted(self.out_dir.rglob("*" + PART)):
+            sealed = recover_part(part)
+            log.info("recording: recovered {part} as {sealed}", part=str(part), sealed=str(sealed))
+
+    def _write(self, batch: list[Record]) -> tuple[int, float]:
+        written = 0
+        for record in batch:
+            period = record.recv_wall_ns // (self.rotate_seconds * 1_000_000_000)
+            writer = self._file
+            too_big = (
+                writer is not None
+                and self.max_file_bytes is not None
+                and writer.bytes_written + writer.pending_bytes >= self.max_file_bytes
+            )
+            if writer is None or period != self._file_period or too_big:
+                written += self._seal()
+                writer = self._open(record.recv_wall_ns, period)
+            writer.append(record)
+        assert self._file is not None
+        started = time.monotonic()
+        written += self._file.flush()
+        return written, time.monotonic() - started
+
+    def _open(self, wall_ns: int, period: int) -> RecordFileWriter:
+        path = recording_path(self.out_dir, self.venue, wall_ns, self._part)
+        while path.exists() or path.with_name(path.name + PART).exists():
+            self._part += 1
+            path = recording_path(self.out_dir, self.venue, wall_ns, self._part)
+        self._file = RecordFileWriter(path, {"venue": self.venue, **self.header})
+        self._file_period = period
+        self._part += 1
+        self.stats.current_file = str(path)
+        return self._file
+
+    def _seal(self) -> int:
+        writer, self._file = self._file, None
+        if writer is None:
+            return 0
+        before = writer.bytes_written
+        writer.seal()
+        self.stats.files_sealed += 1
+        return writer.bytes_written - before

@@ -1,0 +1,161 @@
+"""The recorder: FakeBinance over real sockets into real files, read back afterwards.
+
+A recording must be complete between its gaps, say where each gap is, never hold a frame
+twice (rotations included), and stay bounded when the writer or the disk cannot keep up.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from twisted.internet import defer, reactor
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from binance_twisted import StreamClient
+from binance_twisted._json import loads
+from binance_twisted.recording import Kind, Record, read_records
+from binance_twisted.recording.recorder import Recorder
+from binance_twisted.recording.sink import RecordSink
+from binance_twisted.testing import FakeBinance
+from tests.support import asynchronous, wait_until
+
+TRADES = "bnbbtc@trade"
+AGG = "bnbbtc@aggTrade"
+
+
+def frame_ids(records: list[Record], stream: str, key: str) -> list[int]:
+    return [
+        loads(r.payload)["data"][key]
+        for r in records
+        if r.kind is Kind.FRAME and r.stream == stream
+    ]
+
+
+class RecordingTests(TestCase):
+    @asynchronous
+    async def test_complete_between_gaps_through_rotation_and_drops(self) -> None:
+        """Trades and aggTrades through a serverShutdown rotation and two dropped networks:
+        ids never repeat, every jump in them has a GAP record with its exact bounds, and
+        CONNECT / DISCONNECT / rotation MARK records say what happened."""
+        fake = FakeBinance(reactor, event_interval=0.02)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        out = Path(self.mktemp())
+        sink = RecordSink(reactor, out, "spot", {"streams": [TRADES, AGG]}, flush_interval=0.1)
+        await sink.start()
+        client = StreamClient(reactor, fake.endpoints)
+        recorder = Recorder(client, [TRADES, AGG], sink.put)
+        await recorder.start()
+        await wait_until(lambda: recorder.frames[TRADES] > 10)
+        fake.server_shutdown()
+        for _ in range(2):
+            mark = recorder.frames[TRADES]
+            await wait_until(lambda m=mark: recorder.frames[TRADES] > m + 10)
+            fake.drop_all()
+        mark = recorder.frames[TRADES]
+        await wait_until(lambda: recorder.frames[TRADES] > mark + 10)
+        await client.close()
+        await sink.stop()
+
+        records = list(read_records(out))
+        gaps = {
+            (g.stream, g.details()["last_id"], g.details()["next_id"])
+            for g in records
+            if g.kind is Kind.GAP
+        }
+        for stream, key in ((TRADES, "t"), (AGG, "a")):
+            ids = frame_ids(records, stream, key)
+            self.assertEqual(ids, sorted(set(ids)), stream)  # no duplicate, no reordering
+            jumps = {(stream, a, b) for a, b in itertools.pairwise(ids) if b != a + 1}
+            self.assertEqual(jumps, {g for g in gaps if g[0] == stream})
+        kinds = [r.kind for r in records]
+        self.assertEqual(kinds[:2], [Kind.SUBSCRIBE, Kind.CONNECT])
+        self.assertEqual(kinds.count(Kind.DISCONNECT), 3)  # two drops and the final close
+        self.assertIn("rotation", [r.details().get("mark") for r in records if r.kind is Kind.MARK])
+        self.assertEqual(sink.stats.dropped, 0)
+        self.assertEqual(sink.stats.files_sealed, 1)
+        self.assertEqual(list(out.rglob("*.part")), [])
+
+
+def record(n: int, size: int = 100) -> Record:
+    return Record(Kind.FRAME, "s", b"x" * size, 1_796_300_000_000_000_000 + n, n, 1, n)
+
+
+class BoundTests(SynchronousTestCase):
+    def sink(self, **options: Any) -> tuple[RecordSink, Clock, list]:
+        """A sink whose writer jobs wait in ``jobs`` until the test runs them."""
+        clock = Clock()
+        jobs: list[tuple[defer.Deferred, Any, tuple]] = []
+
+        def run(function: Any, *args: Any) -> defer.Deferred:
+            d: defer.Deferred = defer.Deferred()
+            jobs.append((d, function, args))
+            return d
+
+        sink = RecordSink(clock, self.mktemp(), "spot", {}, run=run, **options)
+        sink.start()
+        return sink, clock, jobs
+
+    @staticmethod
+    def work(jobs: list) -> None:
+        while jobs:
+            d, function, args = jobs.pop(0)
+            d.callback(function(*args))
+
+    def test_a_slow_writer_makes_drops_counted_then_a_gap_record(self) -> None:
+        """Past max_pending_bytes nothing more waits: drops are counted, and once the
+        writer caught up the next record is preceded by a GAP with the count."""
+        sink, clock, jobs = self.sink(max_pending_bytes=10_000, flush_bytes=1 << 30)
+        self.work(jobs)  # the recovery job
+        for n in range(200):
+            sink.put(record(n))
+        self.assertEqual((sink.stats.records, sink.stats.dropped), (67, 133))
+        clock.advance(1)  # the flush timer hands the batch over; the writer is busy…
+        self.work(jobs)  # …and now done
+        sink.put(record(500))
+        clock.advance(1)
+        self.work(jobs)
+        sink.stop()
+        self.work(jobs)
+        records = list(read_records(sink.out_dir))
+        gap = next(r for r in records if r.kind is Kind.GAP)
+        self.assertEqual(gap.details()["dropped"], 133)
+        self.assertEqual(records[-1].seq, 500)
+        self.assertEqual(sum(r.kind is Kind.FRAME for r in records), 68)
+
+    def test_the_disk_guard_pauses_recording_and_says_so(self) -> None:
+        free = [10 << 30]
+        sink, clock, jobs = self.sink(min_free_bytes=1 << 30, free_bytes=lambda path: free[0])
+        self.work(jobs)
+        sink.put(record(1))
+        free[0] = 1 << 20
+        clock.advance(1)
+        self.assertTrue(sink.stats.disk_full)
+        for n in range(2, 12):
+            sink.put(record(n))
+        self.assertEqual(sink.stats.dropped, 10)
+        free[0] = 10 << 30
+        clock.advance(1)
+        self.assertFalse(sink.stats.disk_full)
+        sink.put(record(20))
+        sink.stop()
+        self.work(jobs)
+        kinds = [(r.kind, r.seq) for r in read_records(sink.out_dir)]
+        self.assertEqual(kinds, [(Kind.FRAME, 1), (Kind.GAP, 0), (Kind.FRAME, 20)])
+
+    def test_files_rotate_at_the_hour_and_at_the_size_cap(self) -> None:
+        sink, clock, jobs = self.sink(rotate_seconds=3600, max_file_bytes=2000)
+        hour = 3600 * 1_000_000_000
+        for n in range(3):
+            sink.put(record(n))
+        sink.put(Record(Kind.FRAME, "s", b"y" * 100, 1_796_300_000_000_000_000 + hour, 9, 1, 9))
+        clock.advance(1)
+        sink.stop()
+        self.work(jobs)
+        files = sorted(p.name for p in Path(sink.out_dir).rglob("*.btrec"))
+        self.assertEqual(len(files), 2)
+        self.assertEqual(sink.stats.files_sealed, 2)
+        self.assertEqual(len(list(read_records(sink.out_dir))), 4)
