@@ -1,4 +1,7 @@
-"""Command line: ``python -m binance_twisted demo`` streams trades and a local order book.
+"""Command line: ``demo`` (trades and a local order book), ``record`` and ``inspect``.
+
+``python -m binance_twisted record --streams … --out DIR`` records as ``twistd -n binance
+record`` does (:mod:`binance_twisted.twistd`); ``inspect DIR`` says what a recording holds.
 
 The demo needs no network and no account: it starts :class:`~binance_twisted.testing.FakeBinance`
 on 127.0.0.1, subscribes a :class:`~binance_twisted.StreamClient` to trades, keeps a local order
@@ -41,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--live", action="store_true", help="connect to the real stream.binance.com instead"
     )
+    record = commands.add_parser(
+        "record",
+        help="record streams into crash-safe files (the options of twistd binance record)",
+        add_help=False,
+    )
+    record.add_argument("--seconds", type=float, default=0, help="stop after this long")
+    inspect = commands.add_parser("inspect", help="what a recording holds, and is it intact")
+    inspect.add_argument("path", help="a recording file or directory")
+    inspect.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -127,7 +139,22 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m binance_twisted`` (and the ``binance-twisted`` script)."""
-    options = _parser().parse_args(argv)
+    options, rest = _parser().parse_known_args(argv)
+    if options.command == "inspect":
+        from binance_twisted.twistd.cli import inspect
+
+        sys.exit(inspect(options.path, sys.stdout, options.json))
+    if options.command == "record":
+        from binance_twisted.twistd.cli import parse_record, record
+
+        chosen = parse_record(rest)
+        task.react(
+            lambda reactor: defer.ensureDeferred(
+                record(reactor, chosen, sys.stdout, options.seconds)
+            )
+        )
+    if rest:
+        _parser().error(f"unrecognized arguments: {' '.join(rest)}")
 
     def run(reactor: IReactorTime) -> defer.Deferred:
         return defer.ensureDeferred(demo(reactor, options, sys.stdout))

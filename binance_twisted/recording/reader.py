@@ -78,6 +78,11 @@ def read_records(
 
 def _file_records(file: Path) -> Iterator[Record]:
     data = file.read_bytes()
+    if file.name.endswith(PART) and len(data) < 4096:
+        try:
+            decode_header(data)
+        except CorruptRecordError:
+            return  # a file whose very header was being written when it was read or killed
     try:
         sealed = sealed_index(data)
         for raw in complete_blocks(data, sealed[1] if sealed else None):

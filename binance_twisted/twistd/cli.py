@@ -1,0 +1,120 @@
+"""``python -m binance_twisted record|inspect``: the operator's commands without twistd.
+
+``record`` runs the same :class:`~binance_twisted.twistd.record.RecordService` as
+``twistd -n binance record`` (same options), printing its status line to the terminal, until
+Ctrl-C or ``--seconds``. ``inspect`` summarises a recording: files, time span, records per
+kind and stream, gaps, bytes and compression, and whether every file is sealed and intact.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any, TextIO, cast
+
+from twisted.internet import defer, task
+from twisted.python import usage
+
+from binance_twisted.recording.reader import FileSummary, inspect_file, recording_files
+from binance_twisted.twistd.plugin import RecordOptions, record_service
+from binance_twisted.twistd.record import RecordService
+
+__all__ = ["inspect", "parse_record", "record"]
+
+
+def parse_record(argv: list[str]) -> RecordOptions:
+    """The ``record`` options, checked before the reactor runs (exits 2 on a bad one)."""
+    options = RecordOptions()
+    try:
+        options.parseOptions(argv)
+    except usage.UsageError as error:
+        print(f"record: {error}\n(see: python -m binance_twisted record --help)", file=sys.stderr)
+        sys.exit(2)
+    return options
+
+
+async def record(reactor: Any, options: RecordOptions, out: TextIO, seconds: float = 0) -> None:
+    """Record as ``twistd binance record`` would; ``seconds`` > 0 stops after that long,
+    else Ctrl-C stops it (the files are sealed before the reactor ends)."""
+    service = cast(RecordService, record_service(options, lambda line: print(line, file=out)))
+    service.startService()
+    if seconds <= 0:
+        reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+        await defer.Deferred()  # never fires: Ctrl-C stops the reactor, the trigger seals
+    await task.deferLater(reactor, seconds, lambda: None)
+    await service.stopService()
+    service.status()
+
+
+def inspect(path: str, out: TextIO, as_json: bool = False) -> int:
+    """Print what the recording at ``path`` holds; 1 if a file is damaged, else 0."""
+    files = recording_files(path)
+    summaries = [inspect_file(file) for file in files]
+    damaged = [s for s in summaries if s.checksum_ok is False or s.truncated_tail]
+    if as_json:
+        print(json.dumps([_as_dict(s) for s in summaries], indent=2), file=out)
+        return 1 if damaged else 0
+    for summary in summaries:
+        print(_describe(summary), file=out)
+    total_raw = sum(s.raw_bytes for s in summaries)
+    total_disk = sum(s.file_bytes for s in summaries)
+    ratio = total_raw / total_disk if total_disk else 0.0
+    print(
+        f"{len(summaries)} files, {total_disk / 1e6:.1f} MB on disk ({ratio:.1f}x compressed), "
+        f"{sum(len(s.gaps) for s in summaries)} gaps, "
+        f"{sum(1 for s in summaries if not s.sealed)} unsealed, {len(damaged)} damaged",
+        file=out,
+    )
+    return 1 if damaged else 0
+
+
+def _describe(summary: FileSummary) -> str:
+    state = (
+        "sealed, checksum ok"
+        if summary.checksum_ok
+        else ("SEALED, CHECKSUM MISMATCH" if summary.sealed else "unsealed (.part)")
+    )
+    lines = [f"{summary.path}: {state}, {_span(summary)}"]
+    lines.append("  records: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.kinds.items())))
+    for stream, count in sorted(summary.streams.items()):
+        lines.append(f"  {stream}: {count} frames")
+    for gap in summary.gaps:
+        lines.append(
+            f"  gap in {gap.get('stream') or 'writer'} at {_time(gap['recv_wall_ns'])}: "
+            + (
+                f"{gap['last_id']} -> {gap['next_id']}"
+                if "last_id" in gap
+                else f"{gap.get('dropped')} dropped"
+            )
+        )
+    if summary.truncated_tail:
+        lines.append(f"  torn tail: {summary.truncated_tail} bytes after the last whole block")
+    return "\n".join(lines)
+
+
+def _span(summary: FileSummary) -> str:
+    if summary.first_wall_ns is None or summary.last_wall_ns is None:
+        return "empty"
+    seconds = (summary.last_wall_ns - summary.first_wall_ns) / 1e9
+    return f"{_time(summary.first_wall_ns)} + {seconds:.1f} s"
+
+
+def _time(ns: int) -> str:
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%fZ")
+
+
+def _as_dict(summary: FileSummary) -> dict[str, Any]:
+    return {
+        "path": str(summary.path),
+        "sealed": summary.sealed,
+        "checksum_ok": summary.checksum_ok,
+        "kinds": summary.kinds,
+        "streams": summary.streams,
+        "first_wall_ns": summary.first_wall_ns,
+        "last_wall_ns": summary.last_wall_ns,
+        "gaps": summary.gaps,
+        "file_bytes": summary.file_bytes,
+        "raw_bytes": summary.raw_bytes,
+        "truncated_tail": summary.truncated_tail,
+    }

@@ -1,0 +1,13 @@
+"""The ``binance`` twistd plugin: ``twistd -n binance record ...`` (see binance_twisted.twistd).
+
+Lazy: twistd lists it without importing binance_twisted until the command is chosen.
+"""
+
+from twisted.application.service import ServiceMaker
+
+binance = ServiceMaker(
+    "binance-twisted",
+    "binance_twisted.twistd.plugin",
+    "Record Binance market data into crash-safe files",
+    "binance",
+)
