@@ -163,7 +163,9 @@ def run_baseline(args: argparse.Namespace, meter: Meter, utf8validate: bool) -> 
     return {"json": "json (stdlib)", "utf8validate": utf8validate}
 
 
-def run_bt(args: argparse.Namespace, meter: Meter, stdlib_json: bool) -> dict[str, Any]:
+def run_bt(
+    args: argparse.Namespace, meter: Meter, stdlib_json: bool, record: bool = False
+) -> dict[str, Any]:
     if stdlib_json:
         sys.modules["orjson"] = None  # type: ignore[assignment]  # makes `import orjson` fail
     from twisted.internet import defer, reactor
@@ -176,13 +178,28 @@ def run_bt(args: argparse.Namespace, meter: Meter, stdlib_json: bool) -> dict[st
     endpoints = Endpoints.for_tld("com").replace(stream_url=f"ws://127.0.0.1:{args.port}")
     client = StreamClient(reactor, endpoints)
     outcome: dict[str, Any] = {}
+    sink = None
+    if record:  # the same client, every frame also recorded to disk (bt-record)
+        import tempfile
+
+        from binance_twisted.recording.recorder import Recorder
+        from binance_twisted.recording.sink import RecordSink
+
+        sink = RecordSink(reactor, tempfile.mkdtemp(prefix="bench-record-"), "bench", {})
+        recorder = Recorder(client, [SCENARIO_STREAMS[args.scenario]], sink.put)
 
     async def main() -> None:
+        if sink is not None:
+            await sink.start()
+            await recorder.start()
         await client.subscribe([SCENARIO_STREAMS[args.scenario]], callback)
 
     async def finish() -> None:
         outcome["stats"] = client.stats()
         await client.close()
+        if sink is not None:
+            await sink.stop()
+            outcome["written"] = sink.stats.bytes_written
 
     def stop(_: Any = None) -> None:
         if reactor.running:
@@ -206,6 +223,7 @@ def run_bt(args: argparse.Namespace, meter: Meter, stdlib_json: bool) -> dict[st
         "json": "orjson" if _json.FAST else "json (stdlib)",
         "utf8validate": False,
         "stats_messages": stats.get("messages"),
+        "bytes_written": outcome.get("written"),
     }
 
 
@@ -240,7 +258,7 @@ def run_legacy(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="one benchmark client (see module doc)")
     parser.add_argument(
-        "kind", choices=["baseline", "baseline-noutf8", "bt", "bt-stdlib", "legacy"]
+        "kind", choices=["baseline", "baseline-noutf8", "bt", "bt-stdlib", "bt-record", "legacy"]
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
@@ -254,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.kind.startswith("baseline"):
         extra = run_baseline(args, meter, utf8validate=args.kind == "baseline")
     elif args.kind.startswith("bt"):
-        extra = run_bt(args, meter, stdlib_json=args.kind == "bt-stdlib")
+        extra = run_bt(
+            args, meter, stdlib_json=args.kind == "bt-stdlib", record=args.kind == "bt-record"
+        )
     else:
         extra = run_legacy(args, meter)
     if meter.seen < args.count:

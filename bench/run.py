@@ -36,12 +36,13 @@ HERE = Path(__file__).resolve().parent
 SERVER = HERE / "server.py"
 CLIENTS = HERE / "clients.py"
 
-CLIENT_ORDER = ["baseline", "baseline-noutf8", "bt", "bt-stdlib", "legacy"]
+CLIENT_ORDER = ["baseline", "baseline-noutf8", "bt", "bt-stdlib", "bt-record", "legacy"]
 LABELS = {
     "baseline": "baseline: raw autobahn + stdlib json (autobahn defaults)",
     "baseline-noutf8": "baseline, utf8validateIncoming=False",
     "bt": "binance-twisted (orjson)",
     "bt-stdlib": "binance-twisted (stdlib json)",
+    "bt-record": "binance-twisted (orjson), recording every frame",
     "legacy": "python-binance 0.7.11 BinanceSocketManager",
 }
 SCENARIO_TITLES = {
