@@ -30,8 +30,8 @@ from binance_twisted.recording.format import (
     decode_header,
     decode_records,
     encode_block,
+    encode_fields,
     encode_header,
-    encode_record,
 )
 
 __all__ = ["SUFFIX", "FileIndex", "RecordFileWriter", "recording_path", "recover_part"]
@@ -65,20 +65,33 @@ class FileIndex:
         self.raw_bytes = 0
         self.blocks = 0
 
-    def add(self, record: Record, size: int) -> None:
-        wall = record.recv_wall_ns
+    def add(self, records: list[Record], size: int) -> None:
+        """Count ``records`` (``size`` encoded bytes in all), in the order appended."""
+        if not records:
+            return
         if self.first_wall_ns is None:
-            self.first_wall_ns = wall
-        self.last_wall_ns = wall
+            self.first_wall_ns = records[0].recv_wall_ns
+        self.last_wall_ns = records[-1].recv_wall_ns
+        streams = self.streams
+        frame = Kind.FRAME
+        frames = 0
+        for record in records:
+            if record.kind is frame:
+                streams[record.stream] = streams.get(record.stream, 0) + 1
+                frames += 1
+            else:
+                self._event(record)
+        if frames:
+            self.kinds["FRAME"] = self.kinds.get("FRAME", 0) + frames
+        self.raw_bytes += size
+
+    def _event(self, record: Record) -> None:
         name = record.kind.name
         self.kinds[name] = self.kinds.get(name, 0) + 1
-        if record.kind is Kind.FRAME:
-            self.streams[record.stream] = self.streams.get(record.stream, 0) + 1
-        elif record.kind is Kind.GAP:
-            self.gaps.append({**record.details(), "recv_wall_ns": wall})
+        if record.kind is Kind.GAP:
+            self.gaps.append({**record.details(), "recv_wall_ns": record.recv_wall_ns})
         elif record.kind is Kind.DISCONNECT:
             self.disconnects += 1
-        self.raw_bytes += size
 
     def as_dict(self, sha256: str, file_bytes: int) -> dict[str, Any]:
         return {
@@ -121,12 +134,24 @@ class RecordFileWriter:
 
     def append(self, record: Record) -> None:
         """Buffer one record (nothing touches the disk until :meth:`flush`)."""
-        data = encode_record(record)
-        if self._pending_bytes + len(data) > MAX_BLOCK_RAW:
-            self.flush()
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        self.index.add(record, len(data))
+        self.extend([record])
+
+    def extend(self, records: list[Record]) -> None:
+        """Buffer records in order; a block is written early if they would overflow one."""
+        pending = self._pending
+        size = self._pending_bytes
+        start = 0
+        for position, record in enumerate(records):
+            data = encode_fields(*record)
+            if size + len(data) > MAX_BLOCK_RAW:
+                self.index.add(records[start:position], size - self._pending_bytes)
+                self._pending_bytes = size
+                self.flush()
+                pending, size, start = self._pending, 0, position
+            pending.append(data)
+            size += len(data)
+        self.index.add(records[start:], size - self._pending_bytes)
+        self._pending_bytes = size
 
     def flush(self, fsync: bool = True) -> int:
         """Write what is buffered as one block; returns the bytes written (0 if none)."""

@@ -18,9 +18,7 @@ import enum
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from binance_twisted._json import dumps, loads
 from binance_twisted.recording import _zstd
@@ -80,9 +78,11 @@ class Kind(enum.IntEnum):
     MARK = 8  #: a rotation, a heartbeat, a writer's drop count…
 
 
-@attrs.frozen
-class Record:
-    """One record: ``payload`` is the frame's bytes (FRAME) or UTF-8 JSON (other kinds)."""
+class Record(NamedTuple):
+    """One record: ``payload`` is the frame's bytes (FRAME) or UTF-8 JSON (other kinds).
+
+    A named tuple: one is built per frame on the reactor thread, so it must be cheap.
+    """
 
     kind: Kind
     stream: str
@@ -120,16 +120,7 @@ class Record:
 
 def encode_record(record: Record) -> bytes:
     """The bytes of one record (length, CRC32, body)."""
-    return encode_fields(
-        record.kind,
-        record.stream,
-        record.payload,
-        record.recv_wall_ns,
-        record.recv_mono_ns,
-        record.conn_id,
-        record.seq,
-        record.binary,
-    )
+    return encode_fields(*record)
 
 
 def encode_fields(

@@ -29,6 +29,7 @@ from binance_twisted.recording.format import Kind, Record
 __all__ = ["Recorder"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_FRAME = Kind.FRAME
 _OPENED = (EventKind.CONNECTED, EventKind.RECONNECTED, EventKind.ROTATED)
 _ENDED = (EventKind.DISCONNECTED, EventKind.STALLED)
 _ID_FIELD = {"trade": "t", "aggTrade": "a"}
@@ -53,6 +54,7 @@ class Recorder:
         self.on_gap = on_gap
         self._wall_ns, self._mono_ns = wall_ns, mono_ns
         self._conn_ids: dict[str, int] = {}
+        self._stream_conn: dict[str, int] = {}  # each stream's current connection id
         self._next_conn_id = 1
         self._seq: dict[int, int] = {}
         self._last_ids: dict[str, int] = {}
@@ -75,13 +77,13 @@ class Recorder:
     def frame(self, stream: str, data: Any, raw: bytes) -> None:
         """One frame of ``stream`` (the client's raw callback)."""
         wall = self._wall_ns()
-        name = self.client.connection_of(stream) or ""
-        conn = self._conn_ids.get(name, 0)
-        seq = self._seq.get(conn, 0) + 1
-        self._seq[conn] = seq
+        conn = self._stream_conn.get(stream, 0)
+        seqs = self._seq
+        seq = seqs[conn] = seqs.get(conn, 0) + 1
         binary = raw[:2] == _GZIP_MAGIC
-        self.sink(Record(Kind.FRAME, stream, raw, wall, self._mono_ns(), conn, seq, binary))
-        self.frames[stream] = self.frames.get(stream, 0) + 1
+        self.sink(Record(_FRAME, stream, raw, wall, self._mono_ns(), conn, seq, binary))
+        frames = self.frames
+        frames[stream] = frames.get(stream, 0) + 1
         self.last_frame_ns[stream] = wall
         ids = sequence_ids(data)
         if ids is not None:

@@ -228,9 +228,11 @@ class RecordSink:
 
     def _write(self, batch: list[Record]) -> tuple[int, float]:
         written = 0
-        for record in batch:
-            period = record.recv_wall_ns // (self.rotate_seconds * 1_000_000_000)
+        span = self.rotate_seconds * 1_000_000_000
+        start = 0
+        while start < len(batch):
             writer = self._file
+            period = batch[start].recv_wall_ns // span
             too_big = (
                 writer is not None
                 and self.max_file_bytes is not None
@@ -238,12 +240,26 @@ class RecordSink:
             )
             if writer is None or period != self._file_period or too_big:
                 written += self._seal()
-                writer = self._open(record.recv_wall_ns, period)
-            writer.append(record)
+                writer = self._open(batch[start].recv_wall_ns, period)
+            end = self._run_end(batch, start, period, span)
+            writer.extend(batch[start:end])
+            start = end
         assert self._file is not None
         started = time.monotonic()
         written += self._file.flush()
         return written, time.monotonic() - started
+
+    def _run_end(self, batch: list[Record], start: int, period: int, span: int) -> int:
+        """Where the run of records of ``period`` starting at ``start`` ends (a batch
+        rarely crosses the hour; a file near its size cap takes one record at a time)."""
+        if self.max_file_bytes is not None:
+            return start + 1
+        if batch[-1].recv_wall_ns // span == period:
+            return len(batch)
+        end = start + 1
+        while end < len(batch) and batch[end].recv_wall_ns // span == period:
+            end += 1
+        return end
 
     def _open(self, wall_ns: int, period: int) -> RecordFileWriter:
         path = recording_path(self.out_dir, self.venue, wall_ns, self._part)
