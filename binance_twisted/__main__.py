@@ -1,4 +1,4 @@
-"""Command line: ``demo`` (trades and a local order book), ``record`` and ``inspect``.
+"""Command line: ``demo`` (trades and a local order book), ``record``, ``inspect``, ``export``.
 
 ``python -m binance_twisted record --streams … --out DIR`` records as ``twistd -n binance
 record`` does (:mod:`binance_twisted.twistd`); ``inspect DIR`` says what a recording holds.
@@ -53,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="what a recording holds, and is it intact")
     inspect.add_argument("path", help="a recording file or directory")
     inspect.add_argument("--json", action="store_true", help="print JSON")
+    export = commands.add_parser("export", help="a recording as JSON lines, hftbacktest input…")
+    export.add_argument("path", help="a recording file or directory")
+    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--format", default="jsonl", help="jsonl, hftbacktest or lines")
+    export.add_argument("--streams", help="comma-separated streams to keep (default: all)")
     return parser
 
 
@@ -144,6 +149,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from binance_twisted.twistd.cli import inspect
 
         sys.exit(inspect(options.path, sys.stdout, options.json))
+    if options.command == "export":
+        from binance_twisted.twistd.cli import export
+
+        keep = options.streams.split(",") if options.streams else None
+        sys.exit(export(options.path, options.out, options.format, keep, sys.stdout))
     if options.command == "record":
         from binance_twisted.twistd.cli import parse_record, record
 

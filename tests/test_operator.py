@@ -114,7 +114,8 @@ class OperatorTests(TestCase):
     @asynchronous
     async def test_python_m_record_for_a_few_seconds(self) -> None:
         """``python -m binance_twisted record … --seconds 1.5`` prints status lines, stops by
-        itself and leaves a sealed file; a bad option exits 2 naming it."""
+        itself and leaves a sealed file that ``export`` turns into hftbacktest input; a bad
+        option exits 2 naming it."""
         fake = await self.fake()
         out = Path(self.mktemp()).resolve()
         argv = [
@@ -136,6 +137,23 @@ class OperatorTests(TestCase):
         self.assertEqual(code, 0, text)
         self.assertIn(b"recording: ", text)
         self.assertEqual(len(list(out.rglob("*.btrec"))), 1)
+        exported = out.parent / "trades.gz"
+        text, _, code = await getProcessOutputAndValue(
+            sys.executable,
+            [
+                "-m",
+                "binance_twisted",
+                "export",
+                str(out),
+                "--format",
+                "hftbacktest",
+                "--out",
+                str(exported),
+            ],
+            env=ENV,
+        )
+        self.assertEqual(code, 0, text)
+        self.assertTrue(exported.stat().st_size > 0)
         _, err, code = await getProcessOutputAndValue(
             sys.executable,
             ["-m", "binance_twisted", "record", "--streams", "x@y", "--out", "o"],

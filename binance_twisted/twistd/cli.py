@@ -20,7 +20,7 @@ from binance_twisted.recording.reader import FileSummary, inspect_file, recordin
 from binance_twisted.twistd.plugin import RecordOptions, record_service
 from binance_twisted.twistd.record import RecordService
 
-__all__ = ["inspect", "parse_record", "record"]
+__all__ = ["export", "inspect", "parse_record", "record"]
 
 
 def parse_record(argv: list[str]) -> RecordOptions:
@@ -118,3 +118,16 @@ def _as_dict(summary: FileSummary) -> dict[str, Any]:
         "raw_bytes": summary.raw_bytes,
         "truncated_tail": summary.truncated_tail,
     }
+
+
+def export(path: str, out: str, format: str, streams: list[str] | None, say: TextIO) -> int:
+    """Write the recording at ``path`` to ``out`` as ``format``; 2 on a bad format."""
+    from binance_twisted.recording.exports import export as write
+
+    try:
+        lines = write(path, out, format, streams)
+    except ValueError as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 2
+    print(f"{lines} lines written to {out} ({format})", file=say)
+    return 0
