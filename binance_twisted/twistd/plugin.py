@@ -6,6 +6,7 @@
 * ``twistd -n binance record --streams btcusdt@trade,btcusdt@depth@100ms --out DIR``
   ``[--market spot|usdm|coinm] [--tld com|us | --testnet | --stream-url URL]``
   ``[--rotate-minutes 60] [--max-file-mb N] [--status-every 10]``
+  ``[--status tcp:9108:interface=127.0.0.1]`` (``/metrics``, ``/status``, ``/healthz``)
 
 Bad options fail before anything starts, naming the option and what it accepts.
 """
@@ -63,6 +64,13 @@ class RecordOptions(usage.Options):
             _positive("max-file-mb"),
         ],
         ["status-every", None, 10.0, "seconds between status lines", _positive("status-every")],
+        [
+            "status",
+            None,
+            None,
+            "serve /metrics, /status, /healthz here (a strports "
+            "description, e.g. tcp:9108:interface=127.0.0.1)",
+        ],
     ]
     optFlags = [["testnet", None, "use Binance's Spot testnet"]]
 
@@ -126,6 +134,7 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
         rotate_seconds=int(chosen["rotate-minutes"]) * 60,
         max_file_bytes=int(max_mb * 1_000_000) if max_mb else None,
         status_every=chosen["status-every"],
+        status=chosen["status"],
         say=say,
     )
 

@@ -4,15 +4,16 @@
 ``python -m binance_twisted record`` both run: a :class:`~binance_twisted.StreamClient`, a
 :class:`~binance_twisted.recording.recorder.Recorder` and a
 :class:`~binance_twisted.recording.sink.RecordSink`, plus timers for the heartbeat and the
-status line. Stopping it closes the streams first, then flushes and seals the files, before
-the reactor ends.
+status line, and, with ``status=``, a status site (``/metrics``, ``/status``,
+``/status.json``, ``/healthz``; see :mod:`binance_twisted.twistd.status`). Stopping it closes
+the streams first, then flushes and seals the files, before the reactor ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from twisted.application.internet import TimerService
 from twisted.application.service import MultiService
@@ -24,6 +25,7 @@ from binance_twisted.endpoints import Endpoints
 from binance_twisted.market.client import StreamClient
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.recording.sink import RecordSink
+from binance_twisted.twistd.status import ReactorLag, StatusSource
 
 __all__ = ["RecordService"]
 
@@ -45,6 +47,7 @@ class RecordService(MultiService):
         max_file_bytes: int | None = None,
         status_every: float = 10.0,
         heartbeat_every: float = 60.0,
+        status: str | None = None,
         say: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
@@ -71,14 +74,27 @@ class RecordService(MultiService):
             timer = TimerService(every, action)
             timer.clock = reactor
             timer.setServiceParent(self)
+        #: how late the reactor runs its timers (shown on the status site)
+        self.lag = ReactorLag(reactor)
+        self.status_source = StatusSource([self.client], self.recorder, self.sink, self.lag)
+        if status is not None:
+            from twisted.application.strports import service as listening
+            from twisted.web.server import Site
+
+            from binance_twisted.twistd.status import status_resource
+
+            site = Site(status_resource(self.status_source))
+            listening(status, site, reactor=cast(Any, reactor)).setServiceParent(self)
 
     def startService(self) -> None:
         super().startService()
+        self.lag.start()
         d = self.sink.start()
         d.addCallback(lambda _: self.recorder.start())
         d.addErrback(lambda f: log.failure("recording could not start", f))
 
     def stopService(self) -> defer.Deferred:
+        self.lag.stop()
         d = defer.maybeDeferred(super().stopService)
         d.addCallback(lambda _: self.client.close())
         d.addBoth(lambda _: self.sink.stop())
