@@ -1,4 +1,4 @@
-"""Command line: ``demo`` (trades and a local order book), ``record``, ``inspect``, ``export``.
+"""Command line: ``demo``, ``record``, ``replay``, ``inspect`` and ``export``.
 
 ``python -m binance_twisted record --streams … --out DIR`` records as ``twistd -n binance
 record`` does (:mod:`binance_twisted.twistd`); ``inspect DIR`` says what a recording holds.
@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     record.add_argument("--seconds", type=float, default=0, help="stop after this long")
+    commands.add_parser(
+        "replay",
+        help="serve a recording as a local Binance (the options of twistd binance replay)",
+        add_help=False,
+    )
     inspect = commands.add_parser("inspect", help="what a recording holds, and is it intact")
     inspect.add_argument("path", help="a recording file or directory")
     inspect.add_argument("--json", action="store_true", help="print JSON")
@@ -154,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         keep = options.streams.split(",") if options.streams else None
         sys.exit(export(options.path, options.out, options.format, keep, sys.stdout))
+    if options.command == "replay":
+        from binance_twisted.twistd.cli import replay
+
+        task.react(lambda reactor: defer.ensureDeferred(replay(reactor, rest, sys.stdout)))
     if options.command == "record":
         from binance_twisted.twistd.cli import parse_record, record
 

@@ -163,6 +163,42 @@ class OperatorTests(TestCase):
         self.assertIn(b"--streams: invalid stream name 'x@y'", err)
 
 
+class ReplayProcessTests(TestCase):
+    @asynchronous
+    async def test_twistd_replays_a_recording_to_an_unchanged_client(self) -> None:
+        """``twistd -n binance replay DIR --listen tcp:0``: a StreamClient pointed at it gets
+        the recorded trades in order; SIGTERM ends it."""
+        from binance_twisted import StreamClient
+        from binance_twisted.testing._site import fake_endpoints
+        from tests.test_replay import STREAM, recording
+
+        ids = list(range(100, 160))
+        path = recording(Path(self.mktemp()).resolve(), ids, disconnect_after=1000)
+        process = _Process()
+        argv = [
+            TWISTD,
+            "-n",
+            "--pidfile=",
+            "--logfile=-",
+            "binance",
+            "replay",
+            str(path),
+            "--listen",
+            "tcp:0:interface=127.0.0.1",
+        ]
+        transport = reactor.spawnProcess(process, TWISTD, argv, env=ENV, path=str(ROOT))
+        await wait_until(lambda: b"ReplayFactory starting on" in process.output, 20)
+        port = int(process.output.split(b"ReplayFactory starting on ")[1].split()[0])
+        client = StreamClient(reactor, fake_endpoints("127.0.0.1", port, False))
+        seen: list[int] = []
+        await client.subscribe([STREAM], lambda s, d: seen.append(d["t"]))
+        await wait_until(lambda: len(seen) >= len(ids))
+        await client.close()
+        self.assertEqual(seen[: len(ids)], ids)
+        transport.signalProcess(signal.SIGTERM)
+        await process.ended
+
+
 def _frames(process: _Process) -> int:
     lines = [line for line in process.output.splitlines() if b"recording: " in line]
     if not lines:

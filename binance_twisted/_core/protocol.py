@@ -35,6 +35,7 @@ __all__ = [
     "ISessionOwner",
     "SessionFactory",
     "SessionProtocol",
+    "cancel_close_timer",
     "close_code",
     "close_session",
     "describe_end",
@@ -154,11 +155,7 @@ class SessionProtocol(WebSocketClientProtocol):
         # autobahn folds a TLS failure into a generic "closed uncleanly"; keep the real cause
         if self.close_reason is None:
             self.close_reason = describe_tls_failure(reason, _tls_connection(self.transport))
-        # autobahn leaves its close-handshake timer armed when the peer hangs up without
-        # answering our close frame: a reactor call that outlives the session by 5 s
-        if self.closeHandshakeTimeoutCall is not None:
-            self.closeHandshakeTimeoutCall.cancel()
-            self.closeHandshakeTimeoutCall = None
+        cancel_close_timer(self)
         super().connectionLost(reason)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
@@ -356,6 +353,15 @@ def fail_requests(proto: SessionProtocol, error: Exception) -> None:
     for _method, _params, deferred in pending.values():
         if not deferred.called:
             deferred.errback(error)
+
+
+def cancel_close_timer(proto: Any) -> None:
+    """autobahn leaves its close-handshake timer armed when the peer hangs up without
+    answering our close frame: a reactor call that outlives the session by 5 s. Call it
+    from ``connectionLost`` of any autobahn protocol of ours."""
+    if proto.closeHandshakeTimeoutCall is not None:
+        proto.closeHandshakeTimeoutCall.cancel()
+        proto.closeHandshakeTimeoutCall = None
 
 
 def close_code(proto: SessionProtocol) -> int:

@@ -20,7 +20,7 @@ from binance_twisted.recording.reader import FileSummary, inspect_file, recordin
 from binance_twisted.twistd.plugin import RecordOptions, record_service
 from binance_twisted.twistd.record import RecordService
 
-__all__ = ["export", "inspect", "parse_record", "record"]
+__all__ = ["export", "inspect", "parse_record", "record", "replay"]
 
 
 def parse_record(argv: list[str]) -> RecordOptions:
@@ -130,4 +130,36 @@ def export(path: str, out: str, format: str, streams: list[str] | None, say: Tex
         print(f"export: {error}", file=sys.stderr)
         return 2
     print(f"{lines} lines written to {out} ({format})", file=say)
+    return 0
+
+
+async def replay(reactor: Any, argv: list[str], out: TextIO) -> int:
+    """Serve a recording as ``twistd binance replay`` does, with a progress line every 2 s,
+    until Ctrl-C (or, without ``--loop``, forever: clients may reconnect)."""
+    from binance_twisted.twistd.plugin import ReplayOptions, replay_service
+
+    options = ReplayOptions()
+    try:
+        options.parseOptions(argv)
+    except usage.UsageError as error:
+        print(f"replay: {error}", file=sys.stderr)
+        return 2
+    service = replay_service(options)
+    service.startService()
+    factory = service.factory  # type: ignore[attr-defined]
+    total = sum(
+        s.kinds.get("FRAME", 0) for s in map(inspect_file, recording_files(options["path"]))
+    )
+    tty = out.isatty()
+
+    def progress() -> None:
+        sent = sum(cursor.sent for cursor in factory._cursors.values())
+        line = f"replay: {sent} of {total} frames sent ({100 * sent / max(total, 1):.0f} %)"
+        print(("\r" + line) if tty else line, end="" if tty else "\n", file=out, flush=True)
+
+    ticker = task.LoopingCall(progress)
+    ticker.clock = reactor
+    ticker.start(2.0, now=False)
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    await defer.Deferred()  # until Ctrl-C
     return 0

@@ -7,13 +7,18 @@
   ``[--market spot|usdm|coinm] [--tld com|us | --testnet | --stream-url URL]``
   ``[--rotate-minutes 60] [--max-file-mb N] [--status-every 10]``
   ``[--status tcp:9108:interface=127.0.0.1]`` (``/metrics``, ``/status``, ``/healthz``)
+* ``twistd -n binance replay DIR [--listen tcp:9443:interface=127.0.0.1] [--speed 0|1|N]``
+  ``[--loop]``: the recording served as Binance's streams (``ws://``; point clients'
+  stream URL at it)
 
 Bad options fail before anything starts, naming the option and what it accepts.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from twisted.application.service import IService
@@ -22,7 +27,7 @@ from twisted.python import usage
 from binance_twisted import streams as stream_names
 from binance_twisted.endpoints import Endpoints
 
-__all__ = ["Options", "RecordOptions", "makeService", "record_service"]
+__all__ = ["Options", "RecordOptions", "ReplayOptions", "makeService", "record_service"]
 
 _MARKETS = ("spot", "usdm", "coinm")
 
@@ -98,19 +103,71 @@ class RecordOptions(usage.Options):
                 raise usage.UsageError(f"--streams: {error}") from None
 
 
+class ReplayOptions(usage.Options):
+    """``twistd binance replay DIR``: serve a recording as a local Binance."""
+
+    optParameters = [
+        ["listen", "l", "tcp:9443:interface=127.0.0.1", "where to listen (strports)"],
+        [
+            "speed",
+            None,
+            0.0,
+            "0: as fast as clients read; 1: recorded timing; N: N x faster",
+            float,
+        ],
+    ]
+    optFlags = [["loop", None, "start over at the end of the recording"]]
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        """Options may follow the path too (``replay DIR --listen …``): getopt stops at the
+        first argument, so the path is moved after the options first."""
+        args = list(sys.argv[1:] if options is None else options)
+        takes_value = {"--listen", "-l", "--speed"}
+        for index, arg in enumerate(args):
+            if not arg.startswith("-") and (index == 0 or args[index - 1] not in takes_value):
+                args.append(args.pop(index))
+                break
+        super().parseOptions(args)
+
+    def parseArgs(self, path: str) -> None:  # type: ignore[override]  # usage.Options passes the args
+        self["path"] = path
+
+    def postOptions(self) -> None:
+        if not self["speed"] >= 0:
+            raise usage.UsageError(f"--speed must be 0 or positive, got {self['speed']!r}")
+        if not Path(self["path"]).exists():
+            raise usage.UsageError(f"no recording at {self['path']}")
+
+
 class Options(usage.Options):
     """``twistd binance <command>``."""
 
-    subCommands = [["record", None, RecordOptions, "record market data streams into files"]]
+    subCommands = [
+        ["record", None, RecordOptions, "record market data streams into files"],
+        ["replay", None, ReplayOptions, "serve a recording as a local Binance"],
+    ]
 
     def postOptions(self) -> None:
         if self.subCommand is None:
-            raise usage.UsageError("name a command: record")
+            raise usage.UsageError("name a command: record or replay")
 
 
 def makeService(options: Options) -> IService:
     """The service of the chosen command (the reactor is the global one, as under twistd)."""
+    if options.subCommand == "replay":
+        return replay_service(options.subOptions)
     return record_service(options.subOptions)
+
+
+def replay_service(chosen: ReplayOptions) -> IService:
+    """A listening service replaying ``chosen["path"]`` (see ``recording.replay``)."""
+    from twisted.application.strports import service as listening
+    from twisted.internet import reactor
+
+    from binance_twisted.recording.replay import ReplayFactory
+
+    factory = ReplayFactory(reactor, chosen["path"], chosen["speed"], chosen["loop"])
+    return listening(chosen["listen"], factory, reactor=reactor)
 
 
 def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = None) -> IService:

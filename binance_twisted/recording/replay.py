@@ -1,0 +1,204 @@
+"""Replay a recording as a local Binance: unchanged clients connect and get recorded data.
+
+:class:`ReplayFactory` is an autobahn WebSocket server that serves Binance's stream paths,
+``/stream?streams=a/b`` (combined: each recorded frame sent as it was received, text or
+binary) and ``/ws/<stream>`` (raw: the payload alone), answers ``SUBSCRIBE``,
+``UNSUBSCRIBE`` and ``LIST_SUBSCRIPTIONS``, and replays the recorded frames of the streams
+asked for, in order:
+
+* ``speed=0``: as fast as the client reads, never faster (the socket's back-pressure pauses
+  the replay, so no buffer grows);
+* ``speed=1``: with the recorded timing (monotonic receive times; a pause is capped at
+  :data:`MAX_PAUSE` seconds); ``speed=N``: N times faster.
+
+A DISCONNECT in the recording ends the replay session the way the real one ended (the client
+sees the connection drop and reconnects), and the next session resumes where the recording
+goes on: sessions of the same stream set share one position. ``loop=True`` starts over at
+the end; otherwise the session is closed normally (code 1000) when the recording ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet.interfaces import IConsumer, IDelayedCall, IPushProducer, IReactorTime
+from twisted.internet.protocol import connectionDone
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from binance_twisted._core.protocol import cancel_close_timer
+from binance_twisted._json import dumps, loads
+from binance_twisted.recording.format import Kind, Record
+from binance_twisted.recording.reader import read_records
+
+__all__ = ["MAX_PAUSE", "ReplayFactory"]
+
+log = Logger(namespace="binance_twisted.replay")
+
+#: the longest pause replayed at ``speed`` > 0, in seconds of recorded time
+MAX_PAUSE = 10.0
+_BATCH = 200  # frames sent per reactor turn at speed 0
+
+
+class _Cursor:
+    """A shared position in the recorded frames and disconnects of one stream set."""
+
+    def __init__(self, path: Path, streams: tuple[str, ...], loop: bool) -> None:
+        self.path, self.streams, self.loop = path, streams, loop
+        self._records = self._read()
+        self._ahead: Record | None = None
+        self.sent = 0
+
+    def _read(self) -> Iterator[Record]:
+        return read_records(self.path, streams=self.streams, kinds=[Kind.FRAME, Kind.DISCONNECT])
+
+    def peek(self) -> Record | None:
+        """The next record without taking it; ``None`` at the end (after a ``loop`` restart)."""
+        if self._ahead is None:
+            self._ahead = next(self._records, None)
+            if self._ahead is None and self.loop:
+                self._records = self._read()
+                self._ahead = next(self._records, None)
+        return self._ahead
+
+    def take(self) -> Record | None:
+        record, self._ahead = self.peek(), None
+        return record
+
+
+class ReplayProtocol(WebSocketServerProtocol):
+    """One client session of the replay."""
+
+    factory: ReplayFactory
+    call: IDelayedCall | None = None
+    paused = False
+    last_mono: int | None = None
+
+    def onConnect(self, request: Any) -> None:
+        path = request.path  # autobahn keeps the query apart, in ``params``
+        if path.rstrip("/") == "/stream":
+            wanted = (request.params.get("streams") or [""])[0]
+            self.combined = True
+        elif path.startswith("/ws/"):
+            wanted = path[len("/ws/") :]
+            self.combined = False
+        else:
+            raise ConnectionDeny(404, f"no such stream path: {path}")
+        self.streams = tuple(s for s in wanted.split("/") if s)
+        if not self.streams:
+            raise ConnectionDeny(400, "name at least one stream")
+        self.cursor = self.factory.cursor(self.streams)
+
+    def onOpen(self) -> None:
+        cast(IConsumer, self.transport).registerProducer(_Pump(self), True)
+        self._schedule(0.0)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        cancel_close_timer(self)
+        super().connectionLost(reason)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        try:
+            request = loads(payload)
+            method, request_id = request["method"], request["id"]
+        except (ValueError, TypeError, KeyError):
+            return
+        result: Any = None
+        if method == "LIST_SUBSCRIPTIONS":
+            result = list(self.streams)
+        self.sendMessage(dumps({"result": result, "id": request_id}))
+
+    def _schedule(self, delay: float) -> None:
+        if self.call is None and not self.paused and self.state == self.STATE_OPEN:
+            self.call = self.factory.reactor.callLater(delay, self._send)
+
+    def _send(self) -> None:
+        self.call = None
+        speed = self.factory.speed
+        for _ in range(_BATCH if speed == 0 else 1):
+            if self.paused or self.state != self.STATE_OPEN:
+                return
+            record = self.cursor.take()
+            if record is None:
+                self.sendClose(1000, "end of the recording")
+                return
+            if record.kind is Kind.DISCONNECT:
+                log.info("replay: the recording disconnects here; so does this session")
+                self.dropConnection(abort=True)
+                return
+            self._deliver(record)
+        self._schedule(self._pause_before_next(speed))
+
+    def _deliver(self, record: Record) -> None:
+        payload = record.payload
+        if not self.combined and not record.binary:
+            message = loads(payload)
+            if isinstance(message, dict) and "data" in message:
+                payload = dumps(message["data"])
+        self.sendMessage(payload, isBinary=record.binary)
+        self.cursor.sent += 1
+        self.last_mono = record.recv_mono_ns
+
+    def _pause_before_next(self, speed: float) -> float:
+        upcoming = self.cursor.peek() if speed else None
+        if upcoming is None or self.last_mono is None:
+            return 0.0
+        return min(max(0.0, (upcoming.recv_mono_ns - self.last_mono) / 1e9), MAX_PAUSE) / speed
+
+
+@implementer(IPushProducer)
+class _Pump:
+    """The session's producer: the transport pauses the replay when its buffer is full."""
+
+    def __init__(self, session: ReplayProtocol) -> None:
+        self.session = session
+
+    def pauseProducing(self) -> None:
+        self.session.paused = True
+
+    def resumeProducing(self) -> None:
+        self.session.paused = False
+        self.session._schedule(0.0)
+
+    def stopProducing(self) -> None:
+        self.session.paused = True
+
+
+class ReplayFactory(WebSocketServerFactory):
+    """Serves the recording at ``path`` (a file or a directory) as Binance's streams."""
+
+    protocol = ReplayProtocol  # type: ignore[assignment]
+
+    def __init__(
+        self, reactor: IReactorTime, path: str | Path, speed: float = 0, loop: bool = False
+    ) -> None:
+        if not speed >= 0:
+            raise ValueError(
+                f"speed must be 0 (as fast as the client reads) or positive, got {speed!r}"
+            )
+        super().__init__(reactor=reactor)
+        self.reactor = reactor
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ValueError(f"no recording at {self.path}")
+        self.speed = speed
+        self.loop = loop
+        self._cursors: dict[tuple[str, ...], _Cursor] = {}
+        self.setProtocolOptions(autoPingInterval=0)
+
+    def cursor(self, streams: tuple[str, ...]) -> _Cursor:
+        """The shared position of this stream set (a reconnecting client resumes there)."""
+        key = tuple(sorted(streams))
+        if key not in self._cursors:
+            self._cursors[key] = _Cursor(self.path, key, self.loop)
+        return self._cursors[key]
