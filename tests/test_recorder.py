@@ -7,6 +7,7 @@ twice (rotations included), and stay bounded when the writer or the disk cannot 
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,11 @@ class RecordingTests(TestCase):
         self.assertEqual(list(out.rglob("*.part")), [])
 
 
+T0 = 1_796_300_000_000_000_000
+
+
 def record(n: int, size: int = 100) -> Record:
-    return Record(Kind.FRAME, "s", b"x" * size, 1_796_300_000_000_000_000 + n, n, 1, n)
+    return Record(Kind.FRAME, "s", b"x" * size, T0 + n, n, 1, n)
 
 
 class BoundTests(SynchronousTestCase):
@@ -159,3 +163,32 @@ class BoundTests(SynchronousTestCase):
         self.assertEqual(len(files), 2)
         self.assertEqual(sink.stats.files_sealed, 2)
         self.assertEqual(len(list(read_records(sink.out_dir))), 4)
+
+    def test_retention_by_size_keeps_the_newest_files_that_fit(self) -> None:
+        """keep_bytes: after each seal the oldest sealed files go until the rest fit; the
+        newest always stays, however small the budget."""
+        sink, clock, jobs = self.sink(rotate_seconds=3600, keep_bytes=1)
+        hour = 3600 * 1_000_000_000
+        for n in range(4):
+            sink.put(Record(Kind.FRAME, "s", b"z" * 50, T0 + n * hour, n, 1, n))
+            clock.advance(1)
+            self.work(jobs)
+        sink.stop()
+        self.work(jobs)
+        self.assertEqual(len(list(Path(sink.out_dir).rglob("*.btrec"))), 1)
+        self.assertEqual([r.seq for r in read_records(sink.out_dir)], [3])
+        self.assertEqual(sink.stats.files_deleted, 3)
+
+    def test_retention_by_age_deletes_files_past_the_horizon(self) -> None:
+        sink, _, jobs = self.sink(keep_seconds=86400)
+        self.work(jobs)
+        old = Path(sink.out_dir) / "spot" / "old.btrec"
+        old.parent.mkdir(parents=True)
+        old.write_bytes(b"x")
+        os.utime(old, (0, 0))  # 1970
+        sink.put(record(1))
+        sink.stop()
+        self.work(jobs)
+        self.assertFalse(old.exists())
+        self.assertEqual(sink.stats.files_deleted, 1)
+        self.assertEqual([r.seq for r in read_records(sink.out_dir)], [1])

@@ -7,7 +7,8 @@ every UTC hour (``rotate_seconds``) and at ``max_file_bytes``, and are sealed wh
 left and on :meth:`~RecordSink.stop`. Everything waiting for the writer is bounded by
 ``max_pending_bytes``; past it, or while free disk space is under ``min_free_bytes``,
 records are dropped, counted, and a GAP record with the count is written once the writer
-catches up: a recording says where it is incomplete.
+catches up: a recording says where it is incomplete. ``keep_seconds`` / ``keep_bytes``
+delete the oldest sealed files once a file is sealed (retention).
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from binance_twisted.recording.files import PART, RecordFileWriter, recording_path, recover_part
+from binance_twisted.recording.files import (
+    PART,
+    SUFFIX,
+    RecordFileWriter,
+    recording_path,
+    recover_part,
+)
 from binance_twisted.recording.format import Kind, Record
 
 __all__ = ["RecordSink", "SinkStats"]
@@ -45,6 +52,7 @@ class SinkStats:
     pending_bytes: int = 0
     bytes_written: int = 0
     files_sealed: int = 0
+    files_deleted: int = 0
     last_fsync_seconds: float = 0.0
     disk_full: bool = False
     free_bytes: int | None = None
@@ -68,6 +76,8 @@ class RecordSink:
         rotate_seconds: int = 3600,
         max_file_bytes: int | None = None,
         min_free_bytes: int = 1 << 30,
+        keep_seconds: float | None = None,
+        keep_bytes: int | None = None,
         free_bytes: Callable[[Path], int] | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -86,6 +96,9 @@ class RecordSink:
         self.rotate_seconds = rotate_seconds
         self.max_file_bytes = max_file_bytes
         self.min_free_bytes = min_free_bytes
+        #: retention: sealed files older than this (by mtime) or beyond this total are deleted
+        self.keep_seconds = keep_seconds
+        self.keep_bytes = keep_bytes
         self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
         self._wall_ns = wall_ns
         self.stats = SinkStats()
@@ -279,4 +292,25 @@ class RecordSink:
         before = writer.bytes_written
         writer.seal()
         self.stats.files_sealed += 1
+        self._retain()
         return writer.bytes_written - before
+
+    def _retain(self) -> None:
+        """Delete the oldest sealed files past ``keep_seconds`` or ``keep_bytes``."""
+        if self.keep_seconds is None and self.keep_bytes is None:
+            return
+        sealed = sorted(
+            (path.stat().st_mtime, path.stat().st_size, path)
+            for path in self.out_dir.rglob("*" + SUFFIX)
+        )
+        total = sum(size for _, size, _ in sealed)
+        horizon = time.time() - self.keep_seconds if self.keep_seconds is not None else None
+        for mtime, size, path in sealed[:-1]:  # the newest file always stays
+            too_old = horizon is not None and mtime < horizon
+            too_much = self.keep_bytes is not None and total > self.keep_bytes
+            if not (too_old or too_much):
+                break
+            path.unlink()
+            total -= size
+            self.stats.files_deleted += 1
+            log.info("recording: retention deleted {path}", path=str(path))

@@ -69,6 +69,14 @@ class RecordOptions(usage.Options):
             _positive("max-file-mb"),
         ],
         ["status-every", None, 10.0, "seconds between status lines", _positive("status-every")],
+        ["keep-days", None, None, "delete sealed files older than this", _positive("keep-days")],
+        [
+            "keep-gb",
+            None,
+            None,
+            "delete the oldest sealed files beyond this total",
+            _positive("keep-gb"),
+        ],
         [
             "status",
             None,
@@ -191,6 +199,8 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
         rotate_seconds=int(chosen["rotate-minutes"]) * 60,
         max_file_bytes=int(max_mb * 1_000_000) if max_mb else None,
         status_every=chosen["status-every"],
+        keep_seconds=chosen["keep-days"] * 86400 if chosen["keep-days"] else None,
+        keep_bytes=int(chosen["keep-gb"] * 1e9) if chosen["keep-gb"] else None,
         status=chosen["status"],
         say=say,
     )

@@ -45,6 +45,8 @@ class RecordService(MultiService):
         market: str = "spot",
         rotate_seconds: int = 3600,
         max_file_bytes: int | None = None,
+        keep_seconds: float | None = None,
+        keep_bytes: int | None = None,
         status_every: float = 10.0,
         heartbeat_every: float = 60.0,
         status: str | None = None,
@@ -63,6 +65,8 @@ class RecordService(MultiService):
             header,
             rotate_seconds=rotate_seconds,
             max_file_bytes=max_file_bytes,
+            keep_seconds=keep_seconds,
+            keep_bytes=keep_bytes,
         )
         self.recorder = Recorder(self.client, streams, self.sink.put)
         self._say = say
