@@ -11,7 +11,10 @@ import enum
 
 import attrs
 
-__all__ = ["ConnectionEvent", "EventKind"]
+__all__ = ["CLOSED_BY_CLIENT", "ConnectionEvent", "EventKind"]
+
+#: the ``reason`` of the DISCONNECTED event that ``close()`` causes
+CLOSED_BY_CLIENT = "closed by the client"
 
 
 class EventKind(str, enum.Enum):

@@ -187,8 +187,9 @@ class ReplayProcessTests(TestCase):
             "tcp:0:interface=127.0.0.1",
         ]
         transport = reactor.spawnProcess(process, TWISTD, argv, env=ENV, path=str(ROOT))
-        await wait_until(lambda: b"ReplayFactory starting on" in process.output, 20)
-        port = int(process.output.split(b"ReplayFactory starting on ")[1].split()[0])
+        self.addCleanup(lambda: process.ended.called or transport.signalProcess(signal.SIGKILL))
+        await wait_until(lambda: b"Site starting on" in process.output, 20)
+        port = int(process.output.split(b"Site starting on ")[1].split()[0])
         client = StreamClient(reactor, fake_endpoints("127.0.0.1", port, False))
         seen: list[int] = []
         await client.subscribe([STREAM], lambda s, d: seen.append(d["t"]))

@@ -4,7 +4,9 @@ resumes."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import reactor, threads
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -12,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from binance_twisted import BinanceSocketManager, ConnectionEvent, EventKind, StreamClient
 from binance_twisted._json import dumps
 from binance_twisted.recording import Kind, Record, RecordFileWriter
-from binance_twisted.recording.replay import MAX_PAUSE, ReplayFactory, ReplayProtocol
+from binance_twisted.recording.replay import MAX_PAUSE, ReplayFactory, ReplayProtocol, replay_site
 from binance_twisted.testing._site import fake_endpoints
 from tests.support import asynchronous, wait_until
 
@@ -46,7 +48,8 @@ def recording(directory: Path, ids: list[int], disconnect_after: int) -> Path:
 
 class ReplayTests(TestCase):
     def serve(self, path: Path, **options: object) -> int:
-        port = reactor.listenTCP(0, ReplayFactory(reactor, path, **options), interface="127.0.0.1")
+        site = replay_site(reactor, path, **options)  # type: ignore[arg-type]
+        port = reactor.listenTCP(0, site, interface="127.0.0.1")
         self.addCleanup(port.stopListening)
         return port.getHost().port
 
@@ -109,3 +112,62 @@ class PaceTests(SynchronousTestCase):
         self.assertEqual(session._pause_before_next(0), 0.0)
         session.cursor = Cursor(1_000_000_000 + 3600 * 10**9)  # type: ignore[assignment]
         self.assertEqual(session._pause_before_next(1), MAX_PAUSE)
+
+
+class DepthReplayTests(TestCase):
+    @asynchronous
+    async def test_a_depth_cache_syncs_on_the_replay_to_the_recorded_exchange_book(self) -> None:
+        """Record a depth stream with its REST snapshot (FakeBinance, 40 ticks), replay it:
+        an unchanged legacy DepthCacheManager syncs from the recorded snapshot and ends with
+        exactly the book the fake exchange had when the recording stopped."""
+        from binance_twisted import DepthCacheManager
+        from binance_twisted.depth.budget import SnapshotScheduler
+        from binance_twisted.recording.recorder import Recorder
+        from binance_twisted.recording.sink import RecordSink
+        from binance_twisted.recording.snapshots import SnapshotTaker
+        from binance_twisted.rest import RestClient
+        from binance_twisted.testing import FakeBinance
+
+        fake = FakeBinance(reactor, event_interval=None)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        out = Path(self.mktemp())
+        sink = RecordSink(reactor, out, "spot", {}, flush_interval=0.1)
+        await sink.start()
+        client = StreamClient(reactor, fake.endpoints)
+        taker = SnapshotTaker(
+            RestClient(reactor, fake.endpoints.rest_url), SnapshotScheduler(reactor), sink.put
+        )
+        depth = "bnbbtc@depth@100ms"
+        recorder = Recorder(client, [depth], sink.put, snapshots=taker)
+        await recorder.start()
+        for n in range(40):
+            fake.tick()
+            await wait_until(lambda n=n: recorder.frames[depth] > n and taker.taken)
+        true_id, true_bids, true_asks = fake.book("BNBBTC")
+        await client.close()
+        await sink.stop()
+
+        port = self.serve_site(out)
+        endpoints = fake_endpoints("127.0.0.1", port, False)
+        dcm = await threads.deferToThread(
+            lambda: DepthCacheManager(
+                None, "BNBBTC", ws_interval=100, endpoints=endpoints, conv_type=str
+            )
+        )
+        self.addCleanup(threads.deferToThread, dcm.close)
+        await wait_until(lambda: dcm.synchroniser.book.update_id == true_id, timeout=10)
+        cache = dcm.get_depth_cache()
+
+        def exact(levels: Any) -> dict[Decimal, Decimal]:
+            pairs = levels.items() if isinstance(levels, dict) else levels
+            return {Decimal(price): Decimal(qty) for price, qty in pairs}
+
+        self.assertEqual(exact(cache.get_bids()), exact(true_bids))
+        self.assertEqual(exact(cache.get_asks()), exact(true_asks))
+        self.assertGreater(len(true_bids), 10)
+
+    def serve_site(self, path: Path) -> int:
+        port = reactor.listenTCP(0, replay_site(reactor, path), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return port.getHost().port

@@ -52,7 +52,7 @@ from binance_twisted._core.tls import (
     is_loopback,
 )
 from binance_twisted.errors import ClientClosedError, ConnectionGaveUpError, NotConnectedError
-from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.events import CLOSED_BY_CLIENT, ConnectionEvent, EventKind
 from binance_twisted.venues import MarketProfile
 
 __all__ = ["ReconnectingSession"]
@@ -293,7 +293,7 @@ class ReconnectingSession:
             self.stats.connected = False
             self._stop_timers()
             if self._state == "closing":
-                reason = "closed by the client"
+                reason = CLOSED_BY_CLIENT
             self._emit(EventKind.DISCONNECTED, reason=reason, code=close_code(proto))
         if self._state != "running":
             return

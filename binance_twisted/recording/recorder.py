@@ -21,10 +21,11 @@ from typing import Any
 
 from twisted.internet import defer
 
-from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.events import CLOSED_BY_CLIENT, ConnectionEvent, EventKind
 from binance_twisted.market.client import StreamClient
 from binance_twisted.market.connection import sequence_ids
 from binance_twisted.recording.format import Kind, Record
+from binance_twisted.recording.snapshots import SnapshotTaker
 
 __all__ = ["Recorder"]
 
@@ -45,6 +46,7 @@ class Recorder:
         sink: Callable[[Record], None],
         *,
         on_gap: Callable[[str], Any] | None = None,
+        snapshots: SnapshotTaker | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
         mono_ns: Callable[[], int] = time.monotonic_ns,
     ) -> None:
@@ -52,6 +54,8 @@ class Recorder:
         self.streams = list(dict.fromkeys(streams))
         self.sink = sink
         self.on_gap = on_gap
+        #: takes a depth snapshot of each depth stream at the start and after each gap
+        self.snapshots = snapshots
         self._wall_ns, self._mono_ns = wall_ns, mono_ns
         self._conn_ids: dict[str, int] = {}
         self._stream_conn: dict[str, int] = {}  # each stream's current connection id
@@ -70,6 +74,9 @@ class Recorder:
 
         def confirmed(subscription: Any) -> Any:
             self._event(Kind.ACK, {"streams": self.streams})
+            if self.snapshots is not None:
+                for stream in self.streams:
+                    self.snapshots.take(stream)
             return subscription
 
         return d.addCallback(confirmed)
@@ -114,7 +121,12 @@ class Recorder:
         elif kind in _ENDED:
             conn = self._conn_ids.get(event.connection, 0)
             code = event.code
-            details = {"code": code, "reason": event.reason, "clean": code in (1000, 1001)}
+            details = {
+                "code": code,
+                "reason": event.reason,
+                "clean": code in (1000, 1001),
+                "by": "client" if event.reason == CLOSED_BY_CLIENT else "server",
+            }
             self._event(Kind.DISCONNECT, {"connection": event.connection, **details}, conn)
         else:
             details = {"mark": kind.value, "reason": event.reason, "connection": event.connection}
@@ -130,6 +142,8 @@ class Recorder:
         details = {"stream": stream, "last_id": last, "next_id": first, "detected_by": detected_by}
         self._event(Kind.GAP, details, conn, stream)
         self.gaps += 1
+        if self.snapshots is not None:
+            self.snapshots.take(stream)
         if self.on_gap is not None:
             self.on_gap(stream)
 

@@ -14,7 +14,8 @@ asked for, in order:
 A DISCONNECT in the recording ends the replay session the way the real one ended (the client
 sees the connection drop and reconnects), and the next session resumes where the recording
 goes on: sessions of the same stream set share one position. ``loop=True`` starts over at
-the end; otherwise the session is closed normally (code 1000) when the recording ends.
+the end; otherwise the session stays open and quiet once the recording has ended (as a
+market with no trades would), so clients keep their books.
 """
 
 from __future__ import annotations
@@ -29,14 +30,17 @@ from twisted.internet.interfaces import IConsumer, IDelayedCall, IPushProducer, 
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import Request, Site
 from zope.interface import implementer
 
 from binance_twisted._core.protocol import cancel_close_timer
 from binance_twisted._json import dumps, loads
 from binance_twisted.recording.format import Kind, Record
 from binance_twisted.recording.reader import read_records
+from binance_twisted.recording.snapshots import depth_symbol
 
-__all__ = ["MAX_PAUSE", "ReplayFactory"]
+__all__ = ["MAX_PAUSE", "ReplayFactory", "replay_site"]
 
 log = Logger(namespace="binance_twisted.replay")
 
@@ -78,6 +82,7 @@ class ReplayProtocol(WebSocketServerProtocol):
     call: IDelayedCall | None = None
     paused = False
     last_mono: int | None = None
+    first_sent: dict[str, int]
 
     def onConnect(self, request: Any) -> None:
         path = request.path  # autobahn keeps the query apart, in ``params``
@@ -93,9 +98,15 @@ class ReplayProtocol(WebSocketServerProtocol):
         if not self.streams:
             raise ConnectionDeny(400, "name at least one stream")
         self.cursor = self.factory.cursor(self.streams)
+        self.first_sent = {}
 
     def onOpen(self) -> None:
-        cast(IConsumer, self.transport).registerProducer(_Pump(self), True)
+        consumer = cast(IConsumer, self.transport)
+        if getattr(consumer, "producer", None) is not None:
+            # upgraded from an HTTP request (replay_site): the HTTP channel it came through
+            # is still the transport's producer, and is done with it
+            consumer.unregisterProducer()
+        consumer.registerProducer(_Pump(self), True)
         self._schedule(0.0)
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
@@ -130,9 +141,13 @@ class ReplayProtocol(WebSocketServerProtocol):
                 return
             record = self.cursor.take()
             if record is None:
-                self.sendClose(1000, "end of the recording")
+                # the session stays open and quiet, like a market with no trades: closing it
+                # would make clients reconnect and resync to a snapshot older than their book
+                log.info("replay: the recording of {streams} has ended", streams=self.streams)
                 return
             if record.kind is Kind.DISCONNECT:
+                if record.details().get("by") == "client":
+                    continue  # the recorder's own close at its end, not Binance's doing
                 log.info("replay: the recording disconnects here; so does this session")
                 self.dropConnection(abort=True)
                 return
@@ -140,6 +155,9 @@ class ReplayProtocol(WebSocketServerProtocol):
         self._schedule(self._pause_before_next(speed))
 
     def _deliver(self, record: Record) -> None:
+        if record.stream not in self.first_sent:
+            self.first_sent[record.stream] = record.recv_wall_ns
+            self.factory.session_starts[record.stream] = record.recv_wall_ns
         payload = record.payload
         if not self.combined and not record.binary:
             message = loads(payload)
@@ -194,7 +212,25 @@ class ReplayFactory(WebSocketServerFactory):
         self.speed = speed
         self.loop = loop
         self._cursors: dict[tuple[str, ...], _Cursor] = {}
+        #: when (recorded ns) the latest session of each stream began, for the snapshots
+        self.session_starts: dict[str, int] = {}
+        self.snapshots = _recorded_snapshots(self.path)
         self.setProtocolOptions(autoPingInterval=0)
+
+    def snapshot(self, symbol: str) -> Any:
+        """The depth snapshot body a client syncing ``symbol`` now should get: the first one
+        recorded after its session's first depth frame (the diffs it holds then continue
+        it), else the last one; ``None`` if none was recorded."""
+        taken = self.snapshots.get(symbol.upper(), [])
+        if not taken:
+            return None
+        starts = [
+            ns
+            for stream, ns in self.session_starts.items()
+            if depth_symbol(stream) == symbol.upper()
+        ]
+        start = max(starts, default=0)
+        return next((body for ns, body in taken if ns >= start), taken[-1][1])
 
     def cursor(self, streams: tuple[str, ...]) -> _Cursor:
         """The shared position of this stream set (a reconnecting client resumes there)."""
@@ -202,3 +238,67 @@ class ReplayFactory(WebSocketServerFactory):
         if key not in self._cursors:
             self._cursors[key] = _Cursor(self.path, key, self.loop)
         return self._cursors[key]
+
+
+def _recorded_snapshots(path: Path) -> dict[str, list[tuple[int, Any]]]:
+    """Every SNAPSHOT record's body, by symbol, in recorded order."""
+    found: dict[str, list[tuple[int, Any]]] = {}
+    for record in read_records(path, kinds=[Kind.SNAPSHOT]):
+        details = record.details()
+        symbol = depth_symbol(details.get("stream", ""))
+        if symbol is not None:
+            found.setdefault(symbol, []).append((record.recv_wall_ns, details.get("body")))
+    return found
+
+
+class _Snapshot(Resource):
+    """``GET /api/v3/depth`` (and ``/fapi/v1/depth``) answered from the recording."""
+
+    isLeaf = True
+
+    def __init__(self, factory: ReplayFactory) -> None:
+        super().__init__()
+        self.factory = factory
+
+    def render_GET(self, request: Request) -> bytes:
+        symbol = (request.args.get(b"symbol") or [b""])[0].decode()
+        body = self.factory.snapshot(symbol)
+        request.setHeader(b"content-type", b"application/json")
+        if body is None:
+            request.setResponseCode(400)
+            return dumps({"code": -1121, "msg": f"no snapshot of {symbol!r} in the recording"})
+        return dumps(body)
+
+
+class _Streams(Resource):
+    """``/ws/<anything>``: every child is the WebSocket endpoint."""
+
+    def __init__(self, websocket: Any) -> None:
+        super().__init__()
+        self.websocket = websocket
+
+    def getChild(self, path: bytes, request: Request) -> Any:
+        return self.websocket
+
+
+def replay_site(
+    reactor: IReactorTime, path: str | Path, speed: float = 0, loop: bool = False
+) -> Site:
+    """The replay as one web site: the stream paths over WebSocket, and the REST depth
+    snapshots recorded with them (so a ``DepthCacheManager`` can sync on the replay)."""
+    from autobahn.twisted.resource import WebSocketResource
+
+    factory = ReplayFactory(reactor, path, speed, loop)
+    websocket = WebSocketResource(factory)
+    snapshot = _Snapshot(factory)
+    root = Resource()
+    root.putChild(b"stream", websocket)
+    root.putChild(b"ws", _Streams(websocket))
+    for prefix, version in ((b"api", b"v3"), (b"fapi", b"v1")):
+        api, versioned = Resource(), Resource()
+        root.putChild(prefix, api)
+        api.putChild(version, versioned)
+        versioned.putChild(b"depth", snapshot)
+    site = Site(root)
+    site.replay = factory  # type: ignore[attr-defined]
+    return site

@@ -146,7 +146,7 @@ async def replay(reactor: Any, argv: list[str], out: TextIO) -> int:
         return 2
     service = replay_service(options)
     service.startService()
-    factory = service.factory  # type: ignore[attr-defined]
+    factory = service.factory.replay  # type: ignore[attr-defined]  # replay_site's
     total = sum(
         s.kinds.get("FRAME", 0) for s in map(inspect_file, recording_files(options["path"]))
     )

@@ -54,6 +54,7 @@ class RecordOptions(usage.Options):
         ["market", None, "spot", "spot, usdm or coinm"],
         ["tld", None, "com", "com (binance.com) or us (binance.us)"],
         ["stream-url", None, None, "a stream base URL (wss://…) instead of the tld's"],
+        ["rest-url", None, None, "a REST base URL (https://…) for depth snapshots"],
         [
             "rotate-minutes",
             None,
@@ -101,6 +102,9 @@ class RecordOptions(usage.Options):
         url = self["stream-url"]
         if url is not None and not url.startswith(("wss://", "ws://")):
             raise usage.UsageError(f"--stream-url must start with wss:// or ws://, got {url!r}")
+        rest = self["rest-url"]
+        if rest is not None and not rest.startswith(("https://", "http://")):
+            raise usage.UsageError(f"--rest-url must start with https:// or http://, got {rest!r}")
         self["endpoints"] = (
             Endpoints.testnet() if self["testnet"] else Endpoints.for_tld(self["tld"])
         )
@@ -172,10 +176,10 @@ def replay_service(chosen: ReplayOptions) -> IService:
     from twisted.application.strports import service as listening
     from twisted.internet import reactor
 
-    from binance_twisted.recording.replay import ReplayFactory
+    from binance_twisted.recording.replay import replay_site
 
-    factory = ReplayFactory(reactor, chosen["path"], chosen["speed"], chosen["loop"])
-    return listening(chosen["listen"], factory, reactor=reactor)
+    site = replay_site(reactor, chosen["path"], chosen["speed"], chosen["loop"])
+    return listening(chosen["listen"], site, reactor=reactor)
 
 
 def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = None) -> IService:
@@ -186,9 +190,11 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
     from binance_twisted.twistd.record import RecordService
 
     endpoints = chosen["endpoints"]
-    stream_url = chosen["stream-url"]
+    stream_url, rest_url = chosen["stream-url"], chosen["rest-url"]
     if stream_url is not None:
-        endpoints = _with_stream_url(endpoints, stream_url, chosen["market"])
+        endpoints = _with_url(endpoints, "stream", stream_url, chosen["market"])
+    if rest_url is not None:
+        endpoints = _with_url(endpoints, "rest", rest_url, chosen["market"])
     max_mb = chosen["max-file-mb"]
     return RecordService(
         reactor,
@@ -206,6 +212,6 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
     )
 
 
-def _with_stream_url(endpoints: Endpoints, url: str, market: str) -> Endpoints:
-    field = {"spot": "stream_url", "usdm": "futures_stream_url", "coinm": "coin_futures_stream_url"}
-    return endpoints.replace(name="custom", **{field[market]: url.rstrip("/")})
+def _with_url(endpoints: Endpoints, kind: str, url: str, market: str) -> Endpoints:
+    prefix = {"spot": "", "usdm": "futures_", "coinm": "coin_futures_"}[market]
+    return endpoints.replace(name="custom", **{f"{prefix}{kind}_url": url.rstrip("/")})

@@ -21,10 +21,13 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from binance_twisted.depth.budget import SnapshotScheduler
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.market.client import StreamClient
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.recording.sink import RecordSink
+from binance_twisted.recording.snapshots import SnapshotTaker
+from binance_twisted.rest import RestClient
 from binance_twisted.twistd.status import ReactorLag, StatusSource
 
 __all__ = ["RecordService"]
@@ -68,7 +71,12 @@ class RecordService(MultiService):
             keep_seconds=keep_seconds,
             keep_bytes=keep_bytes,
         )
-        self.recorder = Recorder(self.client, streams, self.sink.put)
+        snapshots = None
+        rest_url = {"spot": endpoints.rest_url, "usdm": endpoints.futures_rest_url}.get(market)
+        if rest_url is not None:
+            rest = RestClient(reactor, rest_url)
+            snapshots = SnapshotTaker(rest, SnapshotScheduler(reactor), self.sink.put, market)
+        self.recorder = Recorder(self.client, streams, self.sink.put, snapshots=snapshots)
         self._say = say
         self._last_frames = 0
         for every, action in (
