@@ -15,7 +15,7 @@ from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from binance_twisted import StreamClient
+from binance_twisted import ConnectionPolicy, StreamClient
 from binance_twisted._json import loads
 from binance_twisted.recording import Kind, Record, read_records
 from binance_twisted.recording.recorder import Recorder
@@ -37,27 +37,37 @@ def frame_ids(records: list[Record], stream: str, key: str) -> list[int]:
 
 class RecordingTests(TestCase):
     @asynchronous
-    async def test_complete_between_gaps_through_rotation_and_drops(self) -> None:
-        """Trades and aggTrades through a serverShutdown rotation and two dropped networks:
-        ids never repeat, every jump in them has a GAP record with its exact bounds, and
-        CONNECT / DISCONNECT / rotation MARK records say what happened."""
+    async def test_complete_between_gaps_through_rotation_drops_stall_and_garbage(self) -> None:
+        """Trades and aggTrades through a serverShutdown rotation, two dropped networks, a
+        stall and garbage frames: ids never repeat, every jump in them has a GAP record with
+        its exact bounds, and CONNECT / DISCONNECT / MARK records say what happened."""
         fake = FakeBinance(reactor, event_interval=0.02)
         await fake.start()
         self.addCleanup(fake.stop)
         out = Path(self.mktemp())
         sink = RecordSink(reactor, out, "spot", {"streams": [TRADES, AGG]}, flush_interval=0.1)
         await sink.start()
-        client = StreamClient(reactor, fake.endpoints)
+        client = StreamClient(reactor, fake.endpoints, policy=ConnectionPolicy(stall_timeout=1))
         recorder = Recorder(client, [TRADES, AGG], sink.put)
         await recorder.start()
-        await wait_until(lambda: recorder.frames[TRADES] > 10)
-        fake.server_shutdown()
-        for _ in range(2):
+
+        async def more() -> None:
             mark = recorder.frames[TRADES]
-            await wait_until(lambda m=mark: recorder.frames[TRADES] > m + 10)
+            await wait_until(lambda: recorder.frames[TRADES] > mark + 10)
+
+        await more()
+        fake.server_shutdown()
+        await more()
+        fake.send_garbage()
+        fake.send_garbage(binary=True)
+        for _ in range(2):
+            await more()
             fake.drop_all()
-        mark = recorder.frames[TRADES]
-        await wait_until(lambda: recorder.frames[TRADES] > mark + 10)
+        await more()
+        fake.stall()
+        await wait_until(lambda: client.stats()["spot-1"]["stalls"] == 1)
+        fake.resume()
+        await more()
         await client.close()
         await sink.stop()
 
@@ -74,8 +84,11 @@ class RecordingTests(TestCase):
             self.assertEqual(jumps, {g for g in gaps if g[0] == stream})
         kinds = [r.kind for r in records]
         self.assertEqual(kinds[:2], [Kind.SUBSCRIBE, Kind.CONNECT])
-        self.assertEqual(kinds.count(Kind.DISCONNECT), 3)  # two drops and the final close
-        self.assertIn("rotation", [r.details().get("mark") for r in records if r.kind is Kind.MARK])
+        bys = [r.details()["by"] for r in records if r.kind is Kind.DISCONNECT]
+        self.assertEqual(bys, ["server", "server", "server", "client"])  # drops, stall, close
+        marks = [r.details().get("mark") for r in records if r.kind is Kind.MARK]
+        self.assertIn("rotation", marks)
+        self.assertIn("stalled", marks)
         self.assertEqual(sink.stats.dropped, 0)
         self.assertEqual(sink.stats.files_sealed, 1)
         self.assertEqual(list(out.rglob("*.part")), [])

@@ -32,7 +32,7 @@ __all__ = ["Recorder"]
 _GZIP_MAGIC = b"\x1f\x8b"
 _FRAME = Kind.FRAME
 _OPENED = (EventKind.CONNECTED, EventKind.RECONNECTED, EventKind.ROTATED)
-_ENDED = (EventKind.DISCONNECTED, EventKind.STALLED)
+_ENDED = (EventKind.DISCONNECTED,)  # a stall is a MARK; the disconnect it causes follows
 _ID_FIELD = {"trade": "t", "aggTrade": "a"}
 
 
