@@ -137,6 +137,29 @@ class FileTests(SynchronousTestCase):
         writer.part_path.write_bytes(data)
         self.assertEqual(len(list(read_records(writer.part_path))), 45)
 
+    def test_reading_holds_one_block_not_the_file(self) -> None:
+        """A 24 MB file of incompressible frames is read, inspected and recovered with a
+        few MB of memory: one block at a time, never the whole file."""
+        import tracemalloc
+
+        writer = self.writer()
+        for block in range(12):
+            for n in range(1000):
+                seq = block * 1000 + n
+                writer.append(Record(Kind.FRAME, "s", os.urandom(2000), T0 + seq, seq, 1, seq))
+            writer.flush()
+        path = writer.seal()
+        self.assertGreater(path.stat().st_size, 20_000_000)
+        tracemalloc.start()
+        try:
+            count = sum(1 for _ in read_records(path))
+            summary = inspect_file(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertEqual((count, summary.kinds["FRAME"], summary.checksum_ok), (12000, 12000, True))
+        self.assertLess(peak, 8_000_000)
+
     def test_corruption_inside_a_sealed_file_names_the_file(self) -> None:
         writer = self.writer()
         for block in range(3):
@@ -224,7 +247,8 @@ def checksum_holds(path: Path) -> bool:
 
     from binance_twisted.recording.format import sealed_index
 
-    data = path.read_bytes()
-    sealed = sealed_index(data)
+    with path.open("rb") as f:
+        sealed = sealed_index(f)
     assert sealed is not None
+    data = path.read_bytes()
     return hashlib.sha256(data[: sealed[1]]).hexdigest() == sealed[0]["sha256"]

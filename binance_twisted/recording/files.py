@@ -27,11 +27,11 @@ from binance_twisted.recording.format import (
     Kind,
     Record,
     complete_blocks,
-    decode_header,
     decode_records,
     encode_block,
     encode_fields,
     encode_header,
+    read_header,
 )
 
 __all__ = ["SUFFIX", "FileIndex", "RecordFileWriter", "recording_path", "recover_part"]
@@ -195,19 +195,18 @@ def recover_part(part_path: Path) -> Path | None:
     """Seal a ``.part`` left by a crash with every complete block it holds (the torn tail is
     dropped); ``None`` if it does not even hold a whole header."""
     part_path = Path(part_path)
-    data = part_path.read_bytes()
-    try:
-        header, _ = decode_header(data)
-    except CorruptRecordError:
-        return None
-    final = part_path.with_name(part_path.name[: -len(PART)])
-    rebuilt = final.with_name(final.name + ".recovering")
-    header = {k: v for k, v in header.items() if k != "format_version"}
-    writer = RecordFileWriter(rebuilt, {**header, "recovered_from": part_path.name})
-    for raw in complete_blocks(data):
-        for record in decode_records(raw):
-            writer.append(record)
-        writer.flush(fsync=False)
+    with part_path.open("rb") as f:
+        try:
+            header, _ = read_header(f)
+        except CorruptRecordError:
+            return None
+        final = part_path.with_name(part_path.name[: -len(PART)])
+        rebuilt = final.with_name(final.name + ".recovering")
+        header = {k: v for k, v in header.items() if k != "format_version"}
+        writer = RecordFileWriter(rebuilt, {**header, "recovered_from": part_path.name})
+        for _, raw in complete_blocks(f):  # a block at a time, whatever the file's size
+            writer.extend(list(decode_records(raw)))
+            writer.flush(fsync=False)
     writer.seal()
     os.replace(rebuilt, final)
     part_path.unlink()

@@ -18,7 +18,7 @@ import enum
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from binance_twisted._json import dumps, loads
 from binance_twisted.recording import _zstd
@@ -36,11 +36,11 @@ __all__ = [
     "Record",
     "complete_blocks",
     "decode_block",
-    "decode_header",
     "decode_records",
     "encode_block",
     "encode_header",
     "encode_record",
+    "read_header",
     "sealed_index",
 ]
 
@@ -205,56 +205,72 @@ def encode_header(header: dict[str, Any]) -> bytes:
     return FILE_MAGIC + _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
 
 
-def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
-    """The header of a file and the offset of its first block."""
-    start = len(FILE_MAGIC) + _RECORD_HEAD.size
-    if data[: len(FILE_MAGIC)] != FILE_MAGIC or len(data) < start:
+#: a header longer than this is not ours (a reader never allocates more for it)
+MAX_HEADER = 1 << 20
+
+
+def read_header(f: BinaryIO) -> tuple[dict[str, Any], int]:
+    """The header of the file ``f`` (read from its start) and the offset of its first block."""
+    f.seek(0)
+    start = f.read(len(FILE_MAGIC) + _RECORD_HEAD.size)
+    if start[: len(FILE_MAGIC)] != FILE_MAGIC or len(start) < len(FILE_MAGIC) + 8:
         raise CorruptRecordError("not a binance-twisted recording")
-    length, crc = _RECORD_HEAD.unpack_from(data, len(FILE_MAGIC))
-    body = data[start : start + length]
+    length, crc = _RECORD_HEAD.unpack_from(start, len(FILE_MAGIC))
+    if length > MAX_HEADER:
+        raise CorruptRecordError("the file header claims to be too long")
+    body = f.read(length)
     if len(body) != length or zlib.crc32(body) != crc:
         raise CorruptRecordError("the file header is cut short or corrupt")
     header = loads(body)
     if not isinstance(header, dict) or header.get("format_version") != FORMAT_VERSION:
         raise CorruptRecordError(f"unknown format version in {header!r:.80}")
-    return header, start + length
+    return header, f.tell()
 
 
-def complete_blocks(data: bytes, end: int | None = None) -> Iterator[bytes]:
-    """The inflated records of every block of a file's bytes, in order.
+def complete_blocks(f: BinaryIO, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """``(offset after the block, inflated records)`` of every block of the file ``f``, in
+    order, one block in memory at a time.
 
     ``end`` is where a sealed file's index starts: every block before it must be whole and
     valid (:class:`CorruptRecordError` otherwise). Without it (a ``.part`` file) reading
     stops silently at the first block that is cut short or fails its CRC: a crash tore it.
     """
-    offset = decode_header(data)[1]
+    offset = read_header(f)[1]
     head_size = BLOCK_HEAD.size
-    limit = len(data) if end is None else end
-    while offset < limit:
-        head = data[offset : offset + head_size]
-        length = BLOCK_HEAD.unpack(head)[1] if len(head) == head_size else 0
-        packed = data[offset + head_size : offset + head_size + length]
+    while end is None or offset < end:
+        head = f.read(head_size)
+        if not head and end is None:
+            return
         try:
             if len(head) < head_size or head[:4] != BLOCK_MAGIC:
                 raise CorruptRecordError("not a block")
-            raw = decode_block(head, packed)
+            length = BLOCK_HEAD.unpack(head)[1]
+            if length > MAX_BLOCK_RAW:
+                raise CorruptRecordError(f"a block claims {length} compressed bytes")
+            raw = decode_block(head, f.read(length))
         except CorruptRecordError as error:
             if end is None:
                 return
             raise CorruptRecordError(f"{error} (block at byte {offset})") from None
-        yield raw
         offset += head_size + length
+        yield offset, raw
 
 
-def sealed_index(data: bytes) -> tuple[dict[str, Any], int] | None:
+def sealed_index(f: BinaryIO) -> tuple[dict[str, Any], int] | None:
     """A sealed file's index and where it starts, or ``None`` for a file without one."""
-    if len(data) < FOOTER.size:
+    size = f.seek(0, 2)
+    if size < FOOTER.size:
         return None
-    magic, offset = FOOTER.unpack_from(data, len(data) - FOOTER.size)
-    if magic != FOOTER_MAGIC or data[offset : offset + 4] != INDEX_MAGIC:
+    f.seek(size - FOOTER.size)
+    magic, offset = FOOTER.unpack(f.read(FOOTER.size))
+    if magic != FOOTER_MAGIC or not 0 < offset < size:
         return None
-    length = int.from_bytes(data[offset + 4 : offset + 8], "little")
-    index = loads(data[offset + 8 : offset + 8 + length])
+    f.seek(offset)
+    head = f.read(8)
+    if head[:4] != INDEX_MAGIC:
+        return None
+    length = int.from_bytes(head[4:8], "little")
+    index = loads(f.read(min(length, size - offset)))
     if not isinstance(index, dict):
         raise CorruptRecordError("the index is not an object")
     return index, offset

@@ -12,19 +12,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
 from binance_twisted.recording.files import PART, SUFFIX
 from binance_twisted.recording.format import (
-    BLOCK_HEAD,
     CorruptRecordError,
     Kind,
     Record,
     complete_blocks,
-    decode_header,
     decode_records,
+    read_header,
     sealed_index,
 )
 
@@ -42,7 +41,8 @@ def recording_files(path_or_dir: str | Path) -> list[Path]:
 
     def created(file: Path) -> tuple[int, str]:
         try:
-            header, _ = decode_header(file.read_bytes()[:65536])
+            with file.open("rb") as f:
+                header, _ = read_header(f)
         except CorruptRecordError:
             return (0, file.name)
         return (int(header.get("created_wall_ns", 0)), file.name)
@@ -77,18 +77,18 @@ def read_records(
 
 
 def _file_records(file: Path) -> Iterator[Record]:
-    data = file.read_bytes()
-    if file.name.endswith(PART) and len(data) < 4096:
+    with file.open("rb") as f:
+        if file.name.endswith(PART):
+            try:
+                read_header(f)
+            except CorruptRecordError:
+                return  # its very header was being written when it was read, or killed
         try:
-            decode_header(data)
-        except CorruptRecordError:
-            return  # a file whose very header was being written when it was read or killed
-    try:
-        sealed = sealed_index(data)
-        for raw in complete_blocks(data, sealed[1] if sealed else None):
-            yield from decode_records(raw)
-    except CorruptRecordError as error:
-        raise CorruptRecordError(f"{file}: {error}") from None
+            sealed = sealed_index(f)
+            for _, raw in complete_blocks(f, sealed[1] if sealed else None):
+                yield from decode_records(raw)
+        except CorruptRecordError as error:
+            raise CorruptRecordError(f"{file}: {error}") from None
 
 
 @attrs.frozen
@@ -116,33 +116,31 @@ class FileSummary:
 
 
 def inspect_file(path: str | Path) -> FileSummary:
-    """Read a file through and summarise it; a sealed file's checksum is verified."""
+    """Read a file through (a block at a time) and summarise it; a sealed file's checksum
+    is verified."""
     path = Path(path)
-    data = path.read_bytes()
-    header, first_block = decode_header(data)
-    sealed = sealed_index(data)
-    checksum_ok: bool | None = None
-    if sealed is not None:
-        index, index_offset = sealed
-        checksum_ok = hashlib.sha256(data[:index_offset]).hexdigest() == index.get("sha256")
     kinds: dict[str, int] = {}
     streams: dict[str, int] = {}
     gaps: list[dict[str, Any]] = []
     first = last = None
     raw_bytes = 0
-    consumed = first_block
-    for raw in complete_blocks(data, sealed[1] if sealed else None):
-        raw_bytes += len(raw)
-        consumed += BLOCK_HEAD.size + _packed_length(data, consumed)
-        for record in decode_records(raw):
-            kinds[record.kind.name] = kinds.get(record.kind.name, 0) + 1
-            if record.kind is Kind.FRAME:
-                streams[record.stream] = streams.get(record.stream, 0) + 1
-            elif record.kind is Kind.GAP:
-                gaps.append({**record.details(), "recv_wall_ns": record.recv_wall_ns})
-            first = record.recv_wall_ns if first is None else first
-            last = record.recv_wall_ns
-    tail = 0 if sealed is not None else len(data) - consumed
+    with path.open("rb") as f:
+        size = f.seek(0, 2)
+        header, consumed = read_header(f)
+        sealed = sealed_index(f)
+        checksum_ok = None if sealed is None else _sha256(f, sealed[1]) == sealed[0].get("sha256")
+        for block_end, raw in complete_blocks(f, sealed[1] if sealed else None):
+            consumed = block_end  # the torn tail of a .part starts after the last whole block
+            raw_bytes += len(raw)
+            for record in decode_records(raw):
+                kinds[record.kind.name] = kinds.get(record.kind.name, 0) + 1
+                if record.kind is Kind.FRAME:
+                    streams[record.stream] = streams.get(record.stream, 0) + 1
+                elif record.kind is Kind.GAP:
+                    gaps.append({**record.details(), "recv_wall_ns": record.recv_wall_ns})
+                first = record.recv_wall_ns if first is None else first
+                last = record.recv_wall_ns
+    tail = 0 if sealed is not None else size - consumed
     return FileSummary(
         path,
         sealed is not None,
@@ -153,11 +151,21 @@ def inspect_file(path: str | Path) -> FileSummary:
         first,
         last,
         gaps,
-        len(data),
+        size,
         raw_bytes,
         tail,
     )
 
 
-def _packed_length(data: bytes, offset: int) -> int:
-    return int(BLOCK_HEAD.unpack_from(data, offset)[1])
+def _sha256(f: BinaryIO, end: int) -> str:
+    """SHA-256 of the first ``end`` bytes of ``f``, read a MiB at a time."""
+    digest = hashlib.sha256()
+    f.seek(0)
+    left = end
+    while left > 0:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        digest.update(chunk)
+        left -= len(chunk)
+    return digest.hexdigest()
