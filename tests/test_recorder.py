@@ -144,18 +144,24 @@ class BoundTests(SynchronousTestCase):
         self.assertEqual(sum(r.kind is Kind.FRAME for r in records), 68)
 
     def test_the_disk_guard_pauses_recording_and_says_so(self) -> None:
+        """The writer measures free space (never the reactor): under the minimum, records
+        are dropped and counted; a quiet tick measures again, and recording resumes with a
+        GAP record that says how many were lost."""
         free = [10 << 30]
         sink, clock, jobs = self.sink(min_free_bytes=1 << 30, free_bytes=lambda path: free[0])
         self.work(jobs)
         sink.put(record(1))
         free[0] = 1 << 20
         clock.advance(1)
+        self.work(jobs)  # the write measured the disk
         self.assertTrue(sink.stats.disk_full)
+        self.assertEqual(sink.stats.free_bytes, 1 << 20)
         for n in range(2, 12):
             sink.put(record(n))
         self.assertEqual(sink.stats.dropped, 10)
         free[0] = 10 << 30
-        clock.advance(1)
+        clock.advance(1)  # nothing batched: the tick still asks the writer to measure
+        self.work(jobs)
         self.assertFalse(sink.stats.disk_full)
         sink.put(record(20))
         sink.stop()

@@ -59,6 +59,19 @@ class SinkStats:
     current_file: str | None = None
 
 
+@attrs.define
+class _Done:
+    """What one writer job did; applied to :class:`SinkStats` on the reactor thread (the
+    writer thread never touches the stats)."""
+
+    bytes_written: int = 0
+    fsync_seconds: float | None = None
+    free_bytes: int | None = None
+    files_sealed: int = 0
+    files_deleted: int = 0
+    current_file: str | None = None
+
+
 class RecordSink:
     """Batches records on the reactor and writes them from one thread (see the module)."""
 
@@ -79,7 +92,6 @@ class RecordSink:
         keep_seconds: float | None = None,
         keep_bytes: int | None = None,
         free_bytes: Callable[[Path], int] | None = None,
-        wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         for name, value in (("flush_interval", flush_interval), ("rotate_seconds", rotate_seconds)):
             if not value > 0:
@@ -100,7 +112,6 @@ class RecordSink:
         self.keep_seconds = keep_seconds
         self.keep_bytes = keep_bytes
         self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
-        self._wall_ns = wall_ns
         self.stats = SinkStats()
         self._batch: list[Record] = []
         self._batch_bytes = 0
@@ -108,6 +119,7 @@ class RecordSink:
         self._writing: defer.Deferred = defer.succeed(None)
         self._timer = LoopingCall(self._tick)
         self._timer.clock = reactor
+        self._measuring = False  # a free-space check is queued on the writer
         # the writer thread's state (touched only by jobs, which run one at a time)
         self._file: RecordFileWriter | None = None
         self._file_period = -1
@@ -120,9 +132,8 @@ class RecordSink:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self._run is None:
             self._run = self._threaded_runner()
-        self._check_disk()
         self._timer.start(self.flush_interval, now=False)
-        return self._job(self._recover).addErrback(self._failed)
+        return self._job(self._recover).addCallbacks(self._apply, self._failed)
 
     def put(self, record: Record) -> None:
         """Take one record (on the reactor thread): batched, or dropped and counted."""
@@ -144,22 +155,30 @@ class RecordSink:
 
     def _tick(self) -> None:
         # not ``flush`` itself: a LoopingCall waits for a Deferred it is given, and a slow
-        # writer would then stop the timer (and the disk guard) until it caught up
-        self.flush()
+        # writer would then stop the timer until it caught up
+        if self._batch or self._measuring:
+            self.flush()
+            return
+        # nothing to write (a quiet market, or paused for disk space): still look at the disk
+        self._measuring = True
+
+        def measured(done: _Done) -> None:
+            self._measuring = False
+            self._apply(done)
+
+        self._job(self._measure).addCallbacks(measured, self._failed)
 
     def flush(self) -> defer.Deferred:
         """Hand the batch to the writer now; fires when it is on disk."""
-        self._check_disk()
         batch, size = self._batch, self._batch_bytes
         self._batch, self._batch_bytes = [], 0
         if not batch:
             return defer.succeed(None)
         d = self._job(self._write, batch)
 
-        def written(result: tuple[int, float]) -> None:
+        def written(done: _Done) -> None:
             self.stats.pending_bytes -= size
-            self.stats.bytes_written += result[0]
-            self.stats.last_fsync_seconds = result[1]
+            self._apply(done)
 
         d.addCallbacks(written, self._failed)
         return d
@@ -169,8 +188,8 @@ class RecordSink:
         if self._timer.running:
             self._timer.stop()
         self.flush()
-        d = self._job(self._seal)
-        d.addErrback(self._failed)
+        d = self._job(self._seal_job)
+        d.addCallbacks(self._apply, self._failed)
         if self._pool is not None:
             d.addBoth(self._stop_pool)
         return d
@@ -203,10 +222,21 @@ class RecordSink:
             Kind.GAP, details, recv_wall_ns=now.recv_wall_ns, recv_mono_ns=now.recv_mono_ns
         )
 
-    def _check_disk(self) -> None:
-        free = self._free_bytes(self.out_dir)
+    def _apply(self, done: _Done) -> None:
+        """What a writer job did, into the stats (on the reactor thread); the disk guard."""
+        stats = self.stats
+        stats.bytes_written += done.bytes_written
+        stats.files_sealed += done.files_sealed
+        stats.files_deleted += done.files_deleted
+        if done.fsync_seconds is not None:
+            stats.last_fsync_seconds = done.fsync_seconds
+        if done.current_file is not None:
+            stats.current_file = done.current_file
+        free = done.free_bytes
+        if free is None:
+            return
         full = free < self.min_free_bytes
-        if full and not self.stats.disk_full:
+        if full and not stats.disk_full:
             log.error(
                 "recording paused: {free} bytes free in {dir}, under {min} (records are "
                 "dropped and counted)",
@@ -214,10 +244,10 @@ class RecordSink:
                 dir=str(self.out_dir),
                 min=self.min_free_bytes,
             )
-        elif self.stats.disk_full and not full:
+        elif stats.disk_full and not full:
             log.info("recording resumed: {free} bytes free", free=free)
-        self.stats.disk_full = full
-        self.stats.free_bytes = free
+        stats.disk_full = full
+        stats.free_bytes = free
 
     def _threaded_runner(self) -> Runner:
         from twisted.internet.threads import deferToThreadPool
@@ -234,13 +264,23 @@ class RecordSink:
 
     # -- the writer thread -------------------------------------------------------------------
 
-    def _recover(self) -> None:
+    def _recover(self) -> _Done:
         for part in sorted(self.out_dir.rglob("*" + PART)):
             sealed = recover_part(part)
             log.info("recording: recovered {part} as {sealed}", part=str(part), sealed=str(sealed))
+        return self._measure()
 
-    def _write(self, batch: list[Record]) -> tuple[int, float]:
-        written = 0
+    def _measure(self) -> _Done:
+        """Free space where the recordings go (a syscall: on the writer, not the reactor)."""
+        return _Done(free_bytes=self._free_bytes(self.out_dir))
+
+    def _seal_job(self) -> _Done:
+        done = _Done()
+        self._seal(done)
+        return done
+
+    def _write(self, batch: list[Record]) -> _Done:
+        done = self._measure()
         span = self.rotate_seconds * 1_000_000_000
         start = 0
         while start < len(batch):
@@ -252,15 +292,17 @@ class RecordSink:
                 and writer.bytes_written + writer.pending_bytes >= self.max_file_bytes
             )
             if writer is None or period != self._file_period or too_big:
-                written += self._seal()
+                self._seal(done)
                 writer = self._open(batch[start].recv_wall_ns, period)
+                done.current_file = str(writer.path)
             end = self._run_end(batch, start, period, span)
             writer.extend(batch[start:end])
             start = end
         assert self._file is not None
         started = time.monotonic()
-        written += self._file.flush()
-        return written, time.monotonic() - started
+        done.bytes_written += self._file.flush()
+        done.fsync_seconds = time.monotonic() - started
+        return done
 
     def _run_end(self, batch: list[Record], start: int, period: int, span: int) -> int:
         """Where the run of records of ``period`` starting at ``start`` ends (a batch
@@ -282,29 +324,29 @@ class RecordSink:
         self._file = RecordFileWriter(path, {"venue": self.venue, **self.header})
         self._file_period = period
         self._part += 1
-        self.stats.current_file = str(path)
         return self._file
 
-    def _seal(self) -> int:
+    def _seal(self, done: _Done) -> None:
         writer, self._file = self._file, None
         if writer is None:
-            return 0
+            return
         before = writer.bytes_written
         writer.seal()
-        self.stats.files_sealed += 1
-        self._retain()
-        return writer.bytes_written - before
+        done.bytes_written += writer.bytes_written - before
+        done.files_sealed += 1
+        done.files_deleted += self._retain()
 
-    def _retain(self) -> None:
-        """Delete the oldest sealed files past ``keep_seconds`` or ``keep_bytes``."""
+    def _retain(self) -> int:
+        """Delete the oldest sealed files past ``keep_seconds`` or ``keep_bytes``; how many."""
         if self.keep_seconds is None and self.keep_bytes is None:
-            return
+            return 0
         sealed = sorted(
             (path.stat().st_mtime, path.stat().st_size, path)
             for path in self.out_dir.rglob("*" + SUFFIX)
         )
         total = sum(size for _, size, _ in sealed)
         horizon = time.time() - self.keep_seconds if self.keep_seconds is not None else None
+        deleted = 0
         for mtime, size, path in sealed[:-1]:  # the newest file always stays
             too_old = horizon is not None and mtime < horizon
             too_much = self.keep_bytes is not None and total > self.keep_bytes
@@ -312,5 +354,6 @@ class RecordSink:
                 break
             path.unlink()
             total -= size
-            self.stats.files_deleted += 1
+            deleted += 1
             log.info("recording: retention deleted {path}", path=str(path))
+        return deleted
