@@ -84,6 +84,18 @@ class RecordingTests(TestCase):
             self.assertEqual(jumps, {g for g in gaps if g[0] == stream})
         kinds = [r.kind for r in records]
         self.assertEqual(kinds[:2], [Kind.SUBSCRIBE, Kind.CONNECT])
+        # each frame names the connection that opened last, numbered 1, 2, 3… within it
+        conn, seqs = 0, []
+        for r in records:
+            if r.kind is Kind.CONNECT:
+                conn = r.conn_id
+            elif r.kind is Kind.FRAME:
+                self.assertEqual(r.conn_id, conn)
+                seqs.append((conn, r.seq))
+        runs = {c: [s for c2, s in seqs if c2 == c] for c, _ in seqs}
+        self.assertGreaterEqual(len(runs), 5)  # first, rotation, two drops, after the stall
+        for run in runs.values():
+            self.assertEqual(run, list(range(1, len(run) + 1)))
         bys = [r.details()["by"] for r in records if r.kind is Kind.DISCONNECT]
         self.assertEqual(bys, ["server", "server", "server", "client"])  # drops, stall, close
         marks = [r.details().get("mark") for r in records if r.kind is Kind.MARK]

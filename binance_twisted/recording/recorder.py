@@ -45,7 +45,6 @@ class Recorder:
         streams: Iterable[str],
         sink: Callable[[Record], None],
         *,
-        on_gap: Callable[[str], Any] | None = None,
         snapshots: SnapshotTaker | None = None,
         wall_ns: Callable[[], int] = time.time_ns,
         mono_ns: Callable[[], int] = time.monotonic_ns,
@@ -53,7 +52,6 @@ class Recorder:
         self.client = client
         self.streams = list(dict.fromkeys(streams))
         self.sink = sink
-        self.on_gap = on_gap
         #: takes a depth snapshot of each depth stream at the start and after each gap
         self.snapshots = snapshots
         self._wall_ns, self._mono_ns = wall_ns, mono_ns
@@ -107,12 +105,13 @@ class Recorder:
             conn = self._next_conn_id
             self._next_conn_id += 1
             self._conn_ids[event.connection] = conn
+            streams = [s for s in self.streams if self.client.connection_of(s) == event.connection]
+            for stream in streams:
+                self._stream_conn[stream] = conn
             details = {
                 "connection": event.connection,
                 "event": kind.value,
-                "streams": [
-                    s for s in self.streams if self.client.connection_of(s) == event.connection
-                ],
+                "streams": streams,
                 "url": self.client.stats().get(event.connection, {}).get("url"),
             }
             if kind is EventKind.ROTATED:
@@ -144,8 +143,6 @@ class Recorder:
         self.gaps += 1
         if self.snapshots is not None:
             self.snapshots.take(stream)
-        if self.on_gap is not None:
-            self.on_gap(stream)
 
     def _event(self, kind: Kind, details: dict[str, Any], conn: int = 0, stream: str = "") -> None:
         self.sink(
