@@ -26,7 +26,8 @@ from binance_twisted.recording.format import (
     BLOCK_MAGIC,
     MAX_BLOCK_RAW,
     decode_records,
-    encode_record,
+    encode_records,
+    sealed_index,
 )
 
 T0 = 1_796_300_000_000_000_000  # ns
@@ -55,11 +56,11 @@ class RecordTests(SynchronousTestCase):
     @settings(max_examples=200, deadline=None)
     def test_any_records_round_trip(self, written: list[Record]) -> None:
         """Every field of every kind, binary flags and non-ASCII names included."""
-        encoded = b"".join(encode_record(r) for r in written)
+        encoded = b"".join(encode_records(written))
         self.assertEqual(list(decode_records(encoded)), written)
 
     def test_a_flipped_byte_is_caught_by_the_crc(self) -> None:
-        data = bytearray(encode_record(frame(1)))
+        data = bytearray(*encode_records([frame(1)]))
         data[-3] ^= 0x40
         with self.assertRaisesRegex(CorruptRecordError, "CRC"):
             list(decode_records(bytes(data)))
@@ -72,7 +73,7 @@ class RecordTests(SynchronousTestCase):
             recv_mono_ns=0,
             stream="btcusdt@trade",
         )
-        (back,) = decode_records(encode_record(gap))
+        (back,) = decode_records(*encode_records([gap]))
         self.assertEqual(back.details()["next_id"], 9)
         with self.assertRaises(ValueError):
             frame(1).details()
@@ -136,6 +137,35 @@ class FileTests(SynchronousTestCase):
             self.assertEqual([r.seq for r in read_records(writer.part_path)], list(range(30)))
         writer.part_path.write_bytes(data)
         self.assertEqual(len(list(read_records(writer.part_path))), 45)
+
+    def test_a_batch_past_the_block_limit_is_split_into_blocks_under_it(self) -> None:
+        """Records that would inflate one block past the limit readers accept go into
+        several blocks, each under it; all come back in order and the index counts each."""
+        from binance_twisted.recording import files
+
+        self.patch(files, "MAX_BLOCK_RAW", 2000)
+        writer = self.writer()
+        written = [frame(n) for n in range(60)]
+        writer.extend(written[:5])
+        writer.extend(written[5:])
+        writer.flush()
+        path = writer.seal()
+        self.assertEqual(list(read_records(path)), written)
+        with path.open("rb") as f:
+            index = sealed_index(f)
+        data = path.read_bytes()
+        assert index is not None
+        sizes = []
+        offset = data.index(BLOCK_MAGIC)
+        while data.startswith(BLOCK_MAGIC, offset):
+            _, compressed, raw, _ = BLOCK_HEAD.unpack_from(data, offset)
+            sizes.append(raw)
+            offset += BLOCK_HEAD.size + compressed
+        self.assertGreater(len(sizes), 3)
+        self.assertLessEqual(max(sizes), 2000)
+        self.assertEqual(index[0]["blocks"], len(sizes))
+        self.assertEqual(index[0]["raw_bytes"], sum(sizes))
+        self.assertEqual(index[0]["streams"], {"btcusdt@trade": 60})
 
     def test_reading_holds_one_block_not_the_file(self) -> None:
         """A 24 MB file of incompressible frames is read, inspected and recovered with a

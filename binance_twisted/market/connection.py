@@ -37,7 +37,7 @@ from binance_twisted.errors import (
 from binance_twisted.events import EventKind
 from binance_twisted.market.delivery import Deliver, DeliveryQueue, LagMonitor
 
-__all__ = ["DATA", "ENVELOPE", "RAW", "Route", "StreamConnection", "sequence_ids"]
+__all__ = ["DATA", "ENVELOPE", "RAW", "Route", "StreamConnection", "is_sequenced", "sequence_ids"]
 
 log = Logger(namespace="binance_twisted.connection")
 
@@ -78,7 +78,8 @@ def sequence_ids(data: Any) -> tuple[int, int] | None:
     return None
 
 
-def _is_sequenced(stream: str) -> bool:
+def is_sequenced(stream: str) -> bool:
+    """Whether ``stream``'s payloads carry update ids (trades, aggTrades, diff depth)."""
     parts = stream.split("@", 2)
     return len(parts) > 1 and parts[1] in _SEQUENCED_KINDS
 
@@ -113,7 +114,7 @@ class _StreamHandover(Rotation):
         self.streams_confirmed(proto.confirmed)
 
     def streams_confirmed(self, streams: Iterable[str]) -> None:
-        self.switched.update(s for s in streams if not _is_sequenced(s))
+        self.switched.update(s for s in streams if not is_sequenced(s))
         self._maybe_finish()
 
     def from_old(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:

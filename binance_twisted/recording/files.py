@@ -29,8 +29,8 @@ from binance_twisted.recording.format import (
     complete_blocks,
     decode_records,
     encode_block,
-    encode_fields,
     encode_header,
+    encode_records,
     read_header,
 )
 
@@ -138,20 +138,23 @@ class RecordFileWriter:
 
     def extend(self, records: list[Record]) -> None:
         """Buffer records in order; a block is written early if they would overflow one."""
-        pending = self._pending
-        size = self._pending_bytes
-        start = 0
-        for position, record in enumerate(records):
-            data = encode_fields(*record)
-            if size + len(data) > MAX_BLOCK_RAW:
-                self.index.add(records[start:position], size - self._pending_bytes)
-                self._pending_bytes = size
+        encoded = list(encode_records(records))
+        size = sum(map(len, encoded))
+        if self._pending_bytes + size <= MAX_BLOCK_RAW:  # the usual case: all in this block
+            self._pending.extend(encoded)
+            self._pending_bytes += size
+            self.index.add(records, size)
+            return
+        start = run = 0  # the records not yet indexed, and their bytes
+        for position, data in enumerate(encoded):
+            if self._pending_bytes + len(data) > MAX_BLOCK_RAW:
+                self.index.add(records[start:position], run)
                 self.flush()
-                pending, size, start = self._pending, 0, position
-            pending.append(data)
-            size += len(data)
-        self.index.add(records[start:], size - self._pending_bytes)
-        self._pending_bytes = size
+                start, run = position, 0
+            self._pending.append(data)
+            self._pending_bytes += len(data)
+            run += len(data)
+        self.index.add(records[start:], run)
 
     def flush(self, fsync: bool = True) -> int:
         """Write what is buffered as one block; returns the bytes written (0 if none)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, NamedTuple
 
 from binance_twisted._json import dumps, loads
@@ -39,7 +39,7 @@ __all__ = [
     "decode_records",
     "encode_block",
     "encode_header",
-    "encode_record",
+    "encode_records",
     "read_header",
     "sealed_index",
 ]
@@ -118,31 +118,23 @@ class Record(NamedTuple):
         return value
 
 
-def encode_record(record: Record) -> bytes:
-    """The bytes of one record (length, CRC32, body)."""
-    return encode_fields(*record)
+def encode_records(records: Iterable[Record]) -> Iterator[bytes]:
+    """The bytes of each record (length, CRC32, body), in order.
 
-
-def encode_fields(
-    kind: int,
-    stream: str,
-    payload: bytes,
-    recv_wall_ns: int,
-    recv_mono_ns: int,
-    conn_id: int,
-    seq: int,
-    binary: bool,
-) -> bytes:
-    """:func:`encode_record` without building a :class:`Record` first (the hot path)."""
-    name = stream.encode()
-    body = (
-        _BODY_HEAD.pack(
-            kind, _BINARY if binary else 0, 0, recv_wall_ns, recv_mono_ns, conn_id, seq, len(name)
-        )
-        + name
-        + payload
-    )
-    return _RECORD_HEAD.pack(len(body), zlib.crc32(body)) + body
+    One loop for a whole batch (the writer's hot path): no call per record, and each
+    stream name is encoded once.
+    """
+    names: dict[str, bytes] = {}
+    body_head, record_head, crc32 = _BODY_HEAD.pack, _RECORD_HEAD.pack, zlib.crc32
+    for kind, stream, payload, wall_ns, mono_ns, conn_id, seq, binary in records:
+        name = names.get(stream)
+        if name is None:
+            name = names[stream] = stream.encode()
+        head = body_head(
+            kind, binary, 0, wall_ns, mono_ns, conn_id, seq, len(name)
+        )  # flags: binary
+        body = head + name + payload
+        yield record_head(len(body), crc32(body)) + body
 
 
 def decode_records(raw: bytes) -> Iterator[Record]:

@@ -23,17 +23,41 @@ from twisted.internet import defer
 
 from binance_twisted.events import CLOSED_BY_CLIENT, ConnectionEvent, EventKind
 from binance_twisted.market.client import StreamClient
-from binance_twisted.market.connection import sequence_ids
+from binance_twisted.market.connection import is_sequenced, sequence_ids
 from binance_twisted.recording.format import Kind, Record
 from binance_twisted.recording.snapshots import SnapshotTaker
 
 __all__ = ["Recorder"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_wall_ns, _mono_ns = time.time_ns, time.monotonic_ns
+_new = tuple.__new__  # a Record without NamedTuple's Python-level __new__ (per frame)
 _FRAME = Kind.FRAME
 _OPENED = (EventKind.CONNECTED, EventKind.RECONNECTED, EventKind.ROTATED)
 _ENDED = (EventKind.DISCONNECTED,)  # a stall is a MARK; the disconnect it causes follows
 _ID_FIELD = {"trade": "t", "aggTrade": "a"}
+
+
+class _Connection:
+    """A recorded connection: its id (new on every connect) and its last sequence number."""
+
+    __slots__ = ("id", "seq")
+
+    def __init__(self, conn_id: int) -> None:
+        self.id, self.seq = conn_id, 0
+
+
+class _Track:
+    """What the recorder keeps per stream: one lookup per frame finds all of it."""
+
+    __slots__ = ("conn", "frames", "last_frame_ns", "last_id", "sequenced")
+
+    def __init__(self, stream: str) -> None:
+        self.conn = _Connection(0)  # until the stream's connection opens
+        self.frames = 0
+        self.last_frame_ns: int | None = None
+        self.last_id: int | None = None
+        self.sequenced = is_sequenced(stream)
 
 
 class Recorder:
@@ -46,24 +70,27 @@ class Recorder:
         sink: Callable[[Record], None],
         *,
         snapshots: SnapshotTaker | None = None,
-        wall_ns: Callable[[], int] = time.time_ns,
-        mono_ns: Callable[[], int] = time.monotonic_ns,
     ) -> None:
         self.client = client
         self.streams = list(dict.fromkeys(streams))
         self.sink = sink
         #: takes a depth snapshot of each depth stream at the start and after each gap
         self.snapshots = snapshots
-        self._wall_ns, self._mono_ns = wall_ns, mono_ns
+        self._tracks = {stream: _Track(stream) for stream in self.streams}
         self._conn_ids: dict[str, int] = {}
-        self._stream_conn: dict[str, int] = {}  # each stream's current connection id
         self._next_conn_id = 1
-        self._seq: dict[int, int] = {}
-        self._last_ids: dict[str, int] = {}
-        #: frames recorded per stream, and the wall time (ns) of each stream's last frame
-        self.frames: dict[str, int] = dict.fromkeys(self.streams, 0)
-        self.last_frame_ns: dict[str, int] = {}
         self.gaps = 0
+
+    @property
+    def frames(self) -> dict[str, int]:
+        """Frames recorded per stream."""
+        return {stream: track.frames for stream, track in self._tracks.items()}
+
+    @property
+    def last_frame_ns(self) -> dict[str, int]:
+        """The wall time (ns) of each stream's last frame (streams with one)."""
+        tracks = self._tracks.items()
+        return {s: t.last_frame_ns for s, t in tracks if t.last_frame_ns is not None}
 
     def start(self) -> defer.Deferred:
         """Subscribe; fires with the subscription once Binance confirmed every stream."""
@@ -80,23 +107,23 @@ class Recorder:
         return d.addCallback(confirmed)
 
     def frame(self, stream: str, data: Any, raw: bytes) -> None:
-        """One frame of ``stream`` (the client's raw callback)."""
-        wall = self._wall_ns()
-        conn = self._stream_conn.get(stream, 0)
-        seqs = self._seq
-        seq = seqs[conn] = seqs.get(conn, 0) + 1
+        """One frame of ``stream`` (the client's raw callback; the hot path)."""
+        wall = _wall_ns()
+        track = self._tracks[stream]
+        conn = track.conn
+        conn.seq += 1
         binary = raw[:2] == _GZIP_MAGIC
-        self.sink(Record(_FRAME, stream, raw, wall, self._mono_ns(), conn, seq, binary))
-        frames = self.frames
-        frames[stream] = frames.get(stream, 0) + 1
-        self.last_frame_ns[stream] = wall
-        ids = sequence_ids(data)
-        if ids is not None:
-            last = self._last_ids.get(stream)
-            if last is not None and ids[0] > last + 1:
-                self._gap(stream, data, last, ids[0], conn)
-            if last is None or ids[1] > last:
-                self._last_ids[stream] = ids[1]
+        self.sink(_new(Record, (_FRAME, stream, raw, wall, _mono_ns(), conn.id, conn.seq, binary)))
+        track.frames += 1
+        track.last_frame_ns = wall
+        if track.sequenced:
+            ids = sequence_ids(data)
+            if ids is not None:
+                last = track.last_id
+                if last is not None and ids[0] > last + 1:
+                    self._gap(stream, data, last, ids[0], conn.id)
+                if last is None or ids[1] > last:
+                    track.last_id = ids[1]
 
     def connection_event(self, event: ConnectionEvent) -> None:
         """What happened to a connection, as CONNECT, DISCONNECT or MARK records."""
@@ -106,8 +133,9 @@ class Recorder:
             self._next_conn_id += 1
             self._conn_ids[event.connection] = conn
             streams = [s for s in self.streams if self.client.connection_of(s) == event.connection]
+            opened = _Connection(conn)
             for stream in streams:
-                self._stream_conn[stream] = conn
+                self._tracks[stream].conn = opened
             details = {
                 "connection": event.connection,
                 "event": kind.value,
@@ -149,8 +177,8 @@ class Recorder:
             Record.event(
                 kind,
                 details,
-                recv_wall_ns=self._wall_ns(),
-                recv_mono_ns=self._mono_ns(),
+                recv_wall_ns=_wall_ns(),
+                recv_mono_ns=_mono_ns(),
                 stream=stream,
                 conn_id=conn,
             )
