@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
 from binance_twisted.venues import MarketProfile
 
-__all__ = ["VENUE", "ConnectionPolicy"]
+__all__ = ["VENUE", "ConnectionPolicy", "Overflow"]
+
+#: what a full delivery queue drops
+Overflow = Literal["drop_oldest", "drop_newest"]
 
 #: ``stall_timeout`` default: the limit the market's ping cadence calls for
 VENUE: Literal["venue"] = "venue"
@@ -86,7 +89,7 @@ class ConnectionPolicy:
     #: reactor keeps reading and answering pings while a slow callback catches up
     queue_size: int | None = attrs.field(default=None)
     #: what a full queue drops: the oldest message waiting, or the newest arriving
-    queue_overflow: Literal["drop_oldest", "drop_newest"] = attrs.field(default="drop_oldest")
+    queue_overflow: Overflow = attrs.field(default="drop_oldest")
 
     @queue_size.validator
     def _check_queue_size(self, attribute: attrs.Attribute, value: int | None) -> None:
@@ -97,7 +100,7 @@ class ConnectionPolicy:
 
     @queue_overflow.validator
     def _check_overflow(self, attribute: attrs.Attribute, value: str) -> None:
-        if value not in ("drop_oldest", "drop_newest"):
+        if value not in get_args(Overflow):
             raise ValueError(
                 f"queue_overflow must be 'drop_oldest' or 'drop_newest', got {value!r}"
             )

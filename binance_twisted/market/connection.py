@@ -129,8 +129,9 @@ class _StreamHandover(Rotation):
             self._switch(stream)
 
     def from_new(self, stream: str, data: Any, envelope: dict, raw: bytes) -> None:
-        if stream == _SERVER_SHUTDOWN:
-            # the new session is going away too: rotate again (it was once dropped here)
+        if stream not in self.session.streams:
+            # nothing to hand over (``!serverShutdown``: the new session is going away too,
+            # so rotate again; it was once dropped here): the session decides
             self.session.accept(stream, data, envelope, raw)
             return
         ids = sequence_ids(data)

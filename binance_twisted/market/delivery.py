@@ -17,20 +17,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+from binance_twisted._core.policy import Overflow
 from binance_twisted._core.stats import ConnectionStats
 
-__all__ = ["SAMPLE_EVERY", "DeliveryQueue", "LagMonitor", "Overflow"]
+__all__ = ["SAMPLE_EVERY", "DeliveryQueue", "LagMonitor"]
 
 #: one message in this many has its lag measured
 SAMPLE_EVERY = 16
 #: a queue slice hands messages over for at most this long before the reactor gets a turn
 SLICE_SECONDS = 0.02
 
-Overflow = Literal["drop_oldest", "drop_newest"]
 Deliver = Callable[[str, Any, dict, bytes], None]
 Report = Callable[..., None]
 
