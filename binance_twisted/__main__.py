@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TextIO
 
 from twisted.internet import defer, task
@@ -147,6 +147,17 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
             await fake.stop()
 
 
+def _react(command: Callable[[Any], Coroutine[Any, Any, int]]) -> None:
+    """Run ``command`` under the reactor; exit with the status it returns (``task.react``
+    alone exits 0 whatever a command returns)."""
+
+    def status(code: int) -> None:
+        if code:
+            raise SystemExit(code)
+
+    task.react(lambda reactor: defer.ensureDeferred(command(reactor)).addCallback(status))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m binance_twisted`` (and the ``binance-twisted`` script)."""
     options, rest = _parser().parse_known_args(argv)
@@ -162,16 +173,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if options.command == "replay":
         from binance_twisted.twistd.cli import replay
 
-        task.react(lambda reactor: defer.ensureDeferred(replay(reactor, rest, sys.stdout)))
+        _react(lambda reactor: replay(reactor, rest, sys.stdout))
     if options.command == "record":
         from binance_twisted.twistd.cli import parse_record, record
 
         chosen = parse_record(rest)
-        task.react(
-            lambda reactor: defer.ensureDeferred(
-                record(reactor, chosen, sys.stdout, options.seconds)
-            )
-        )
+        _react(lambda reactor: record(reactor, chosen, sys.stdout, options.seconds))
     if rest:
         _parser().error(f"unrecognized arguments: {' '.join(rest)}")
 

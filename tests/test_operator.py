@@ -199,6 +199,40 @@ class ReplayProcessTests(TestCase):
         transport.signalProcess(signal.SIGTERM)
         await process.ended
 
+    @asynchronous
+    async def test_python_m_replay_says_where_and_how_far(self) -> None:
+        """``python -m binance_twisted replay DIR --listen tcp:0``: the first line gives the
+        URL (the port was 0), a client there gets the trades, progress lines count them; a
+        missing recording exits 2 with its path named."""
+        from binance_twisted import StreamClient
+        from binance_twisted.testing._site import fake_endpoints
+        from tests.test_replay import STREAM, recording
+
+        ids = list(range(100, 160))
+        path = recording(Path(self.mktemp()).resolve(), ids, disconnect_after=1000)
+        process = _Process()
+        argv = [sys.executable, "-m", "binance_twisted", "replay", str(path)]
+        argv += ["--listen", "tcp:0:interface=127.0.0.1"]
+        transport = reactor.spawnProcess(process, sys.executable, argv, env=ENV, path=str(ROOT))
+        self.addCleanup(lambda: process.ended.called or transport.signalProcess(signal.SIGKILL))
+        await wait_until(lambda: b"/stream" in process.output, 20)
+        self.assertIn(b"replay: 120 frames of", process.output)
+        port = int(process.output.split(b"ws://127.0.0.1:")[1].split(b"/")[0])
+        client = StreamClient(reactor, fake_endpoints("127.0.0.1", port, False))
+        seen: list[int] = []
+        await client.subscribe([STREAM], lambda s, d: seen.append(d["t"]))
+        await wait_until(lambda: len(seen) >= len(ids))
+        await client.close()
+        self.assertEqual(seen[: len(ids)], ids)
+        await wait_until(lambda: b"60 of 120 frames sent (50 %)" in process.output, 10)
+        transport.signalProcess(signal.SIGINT)
+        await process.ended
+        missing = str(Path(self.mktemp()))
+        _, err, code = await getProcessOutputAndValue(
+            sys.executable, ["-m", "binance_twisted", "replay", missing], env=ENV
+        )
+        self.assertEqual((code, err.strip()), (2, f"replay: no recording at {missing}".encode()))
+
 
 def _frames(process: _Process) -> int:
     lines = [line for line in process.output.splitlines() if b"recording: " in line]

@@ -16,6 +16,7 @@ from binance_twisted.recording import (
     Kind,
     Record,
     RecordFileWriter,
+    count_frames,
     inspect_file,
     read_records,
     recording_path,
@@ -269,6 +270,26 @@ class FileTests(SynchronousTestCase):
             recording_path("out", "spot", T0, 3).as_posix(),
             "out/spot/2026-12-03/12/spot-20261203T121320Z-0003.btrec",
         )
+
+    def test_frames_are_counted_from_indexes_and_unsealed_files(self) -> None:
+        """The replay's progress total: a sealed file's index answers without reading its
+        blocks (a damaged block does not change the count); a .part is read through."""
+        out = Path(self.mktemp())
+        sealed = RecordFileWriter(out / "a.btrec", {"created_wall_ns": T0})
+        for n in range(10):
+            sealed.append(frame(n))
+        sealed.append(Record.event(Kind.MARK, {}, recv_wall_ns=T0, recv_mono_ns=0))
+        path = sealed.seal()
+        data = bytearray(path.read_bytes())
+        data[data.index(BLOCK_MAGIC) + BLOCK_HEAD.size + 5] ^= 0xFF
+        path.write_bytes(bytes(data))
+        part = RecordFileWriter(out / "b.btrec", {"created_wall_ns": T0 + 1})
+        for n in range(10, 15):
+            part.append(frame(n))
+        part.flush()
+        part.abandon()
+        self.assertEqual(count_frames(out), 15)
+        self.assertEqual(count_frames(part.part_path), 5)
 
 
 def checksum_holds(path: Path) -> bool:

@@ -9,7 +9,12 @@ extra (``zstandard``) unless Python has ``compression.zstd``.
 
 from binance_twisted.recording.files import RecordFileWriter, recording_path, recover_part
 from binance_twisted.recording.format import CorruptRecordError, Kind, Record
-from binance_twisted.recording.reader import FileSummary, inspect_file, read_records
+from binance_twisted.recording.reader import (
+    FileSummary,
+    count_frames,
+    inspect_file,
+    read_records,
+)
 
 __all__ = [
     "CorruptRecordError",
@@ -17,6 +22,7 @@ __all__ = [
     "Kind",
     "Record",
     "RecordFileWriter",
+    "count_frames",
     "inspect_file",
     "read_records",
     "recording_path",

@@ -27,7 +27,7 @@ from binance_twisted.recording.format import (
     sealed_index,
 )
 
-__all__ = ["FileSummary", "inspect_file", "read_records", "recording_files"]
+__all__ = ["FileSummary", "count_frames", "inspect_file", "read_records", "recording_files"]
 
 
 def recording_files(path_or_dir: str | Path) -> list[Path]:
@@ -89,6 +89,20 @@ def _file_records(file: Path) -> Iterator[Record]:
                 yield from decode_records(raw)
         except CorruptRecordError as error:
             raise CorruptRecordError(f"{file}: {error}") from None
+
+
+def count_frames(path_or_dir: str | Path) -> int:
+    """FRAME records in a recording: from each sealed file's index (a few bytes read), and
+    by reading through only the files without one (``.part``)."""
+    total = 0
+    for file in recording_files(path_or_dir):
+        with file.open("rb") as f:
+            sealed = sealed_index(f) if not file.name.endswith(PART) else None
+        if sealed is not None:
+            total += int(sealed[0].get("kinds", {}).get("FRAME", 0))
+        else:
+            total += sum(1 for r in _file_records(file) if r.kind is Kind.FRAME)
+    return total
 
 
 @attrs.frozen

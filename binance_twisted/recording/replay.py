@@ -40,7 +40,7 @@ from binance_twisted.recording.format import Kind, Record
 from binance_twisted.recording.reader import read_records
 from binance_twisted.recording.snapshots import depth_symbol
 
-__all__ = ["MAX_PAUSE", "ReplayFactory", "replay_site"]
+__all__ = ["MAX_PAUSE", "ReplayFactory", "ReplaySite", "replay_site"]
 
 log = Logger(namespace="binance_twisted.replay")
 
@@ -232,6 +232,11 @@ class ReplayFactory(WebSocketServerFactory):
         start = max(starts, default=0)
         return next((body for ns, body in taken if ns >= start), taken[-1][1])
 
+    @property
+    def sent(self) -> int:
+        """Frames sent so far, over every stream set (a reconnect resumes, not repeats)."""
+        return sum(cursor.sent for cursor in self._cursors.values())
+
     def cursor(self, streams: tuple[str, ...]) -> _Cursor:
         """The shared position of this stream set (a reconnecting client resumes there)."""
         key = tuple(sorted(streams))
@@ -281,9 +286,17 @@ class _Streams(Resource):
         return self.websocket
 
 
+class ReplaySite(Site):
+    """The replay's web site; ``replay`` is its :class:`ReplayFactory` (for progress)."""
+
+    def __init__(self, root: Resource, replay: ReplayFactory) -> None:
+        super().__init__(root)
+        self.replay = replay
+
+
 def replay_site(
     reactor: IReactorTime, path: str | Path, speed: float = 0, loop: bool = False
-) -> Site:
+) -> ReplaySite:
     """The replay as one web site: the stream paths over WebSocket, and the REST depth
     snapshots recorded with them (so a ``DepthCacheManager`` can sync on the replay)."""
     from autobahn.twisted.resource import WebSocketResource
@@ -299,6 +312,4 @@ def replay_site(
         root.putChild(prefix, api)
         api.putChild(version, versioned)
         versioned.putChild(b"depth", snapshot)
-    site = Site(root)
-    site.replay = factory  # type: ignore[attr-defined]
-    return site
+    return ReplaySite(root, factory)

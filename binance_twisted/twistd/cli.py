@@ -1,9 +1,11 @@
-"""``python -m binance_twisted record|inspect``: the operator's commands without twistd.
+"""``python -m binance_twisted record|replay|inspect|export``: operators' commands, no twistd.
 
 ``record`` runs the same :class:`~binance_twisted.twistd.record.RecordService` as
 ``twistd -n binance record`` (same options), printing its status line to the terminal, until
-Ctrl-C or ``--seconds``. ``inspect`` summarises a recording: files, time span, records per
-kind and stream, gaps, bytes and compression, and whether every file is sealed and intact.
+Ctrl-C or ``--seconds``. ``replay`` serves a recording as ``twistd -n binance replay`` does
+and prints the URLs to point a client at. ``inspect`` summarises a recording: files, time
+span, records per kind and stream, gaps, bytes and compression, and whether every file is
+sealed and intact.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from typing import Any, TextIO, cast
 from twisted.internet import defer, task
 from twisted.python import usage
 
-from binance_twisted.recording.reader import FileSummary, inspect_file, recording_files
+from binance_twisted.recording.reader import (
+    FileSummary,
+    count_frames,
+    inspect_file,
+    recording_files,
+)
 from binance_twisted.twistd.plugin import RecordOptions, record_service
 from binance_twisted.twistd.record import RecordService
 
@@ -34,7 +41,7 @@ def parse_record(argv: list[str]) -> RecordOptions:
     return options
 
 
-async def record(reactor: Any, options: RecordOptions, out: TextIO, seconds: float = 0) -> None:
+async def record(reactor: Any, options: RecordOptions, out: TextIO, seconds: float = 0) -> int:
     """Record as ``twistd binance record`` would; ``seconds`` > 0 stops after that long,
     else Ctrl-C stops it (the files are sealed before the reactor ends)."""
     service = cast(RecordService, record_service(options, lambda line: print(line, file=out)))
@@ -45,6 +52,7 @@ async def record(reactor: Any, options: RecordOptions, out: TextIO, seconds: flo
     await task.deferLater(reactor, seconds, lambda: None)
     await service.stopService()
     service.status()
+    return 0
 
 
 def inspect(path: str, out: TextIO, as_json: bool = False) -> int:
@@ -134,32 +142,39 @@ def export(path: str, out: str, format: str, streams: list[str] | None, say: Tex
 
 
 async def replay(reactor: Any, argv: list[str], out: TextIO) -> int:
-    """Serve a recording as ``twistd binance replay`` does, with a progress line every 2 s,
-    until Ctrl-C (or, without ``--loop``, forever: clients may reconnect)."""
-    from binance_twisted.twistd.plugin import ReplayOptions, replay_service
+    """Serve a recording as ``twistd binance replay`` does: say where (the URLs to point a
+    client at), then a progress line every 2 s, until Ctrl-C (clients may reconnect)."""
+    from twisted.internet.endpoints import serverFromString
+
+    from binance_twisted.recording.replay import replay_site
+    from binance_twisted.twistd.plugin import ReplayOptions
 
     options = ReplayOptions()
     try:
         options.parseOptions(argv)
-    except usage.UsageError as error:
+        site = replay_site(reactor, options["path"], options["speed"], options["loop"])
+    except (usage.UsageError, ValueError) as error:
         print(f"replay: {error}", file=sys.stderr)
         return 2
-    service = replay_service(options)
-    service.startService()
-    factory = service.factory.replay  # type: ignore[attr-defined]  # replay_site's
-    total = sum(
-        s.kinds.get("FRAME", 0) for s in map(inspect_file, recording_files(options["path"]))
+    total = count_frames(options["path"])
+    port = await serverFromString(reactor, options["listen"]).listen(site)
+    host = port.getHost()
+    print(
+        f"replay: {total} frames of {options['path']} on ws://{host.host}:{host.port}/stream "
+        f"(and /ws/...), depth snapshots on http://{host.host}:{host.port}/api/v3/depth",
+        file=out,
+        flush=True,
     )
     tty = out.isatty()
 
     def progress() -> None:
-        sent = sum(cursor.sent for cursor in factory._cursors.values())
+        sent = site.replay.sent
         line = f"replay: {sent} of {total} frames sent ({100 * sent / max(total, 1):.0f} %)"
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=out, flush=True)
 
     ticker = task.LoopingCall(progress)
     ticker.clock = reactor
     ticker.start(2.0, now=False)
-    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+    reactor.addSystemEventTrigger("before", "shutdown", port.stopListening)
     await defer.Deferred()  # until Ctrl-C
     return 0
