@@ -130,6 +130,23 @@ class ImportRuleTests(SynchronousTestCase):
         self.assertEqual(found, [])
         self.assertLessEqual(wire, set(self.graph))  # every wire module named still exists
 
+    def test_the_asyncio_wing_shares_the_legacy_sockets_not_their_threads(self) -> None:
+        """aio/ reuses legacy/'s socket plans, venue and sockets (one python-binance core,
+        two front doors) but none of its thread machinery; no other facade imports aio/."""
+        threaded = {
+            f"binance_twisted.legacy.{m}"
+            for m in ("manager", "threaded", "reactor_thread", "blocking", "depthcache")
+        }
+        found = [
+            f"{name} -> {m}"
+            for name, (path, used) in self.graph.items()
+            for m in sorted(imports(path))
+            if (wing(name) == "aio" and m in threaded)
+            or (wing(name) in FACADES - {"aio"} and "aio" in used)
+        ]
+        self.assertEqual(found, [])
+        self.assertLessEqual(threaded, set(self.graph))
+
     def test_threading_lives_in_the_legacy_wing(self) -> None:
         """Rule 3: only legacy/ starts or waits on threads."""
         users = [

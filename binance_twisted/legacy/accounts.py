@@ -55,22 +55,21 @@ class AccountSocket(LegacySocket):
         self.subscription: UserDataSubscription | None = None
         self.stream: ListenKeyStream | None = None
 
-    def open(self) -> None:
+    def open(self) -> defer.Deferred:
         """On the reactor thread: start the right mechanism for this kind."""
         if self.stopped:
-            return
+            return defer.succeed(None)
         venue = self.venue
         if self.kind in _LISTEN_KEY_KINDS:
             self.stream = venue.listen_key_stream(self.kind, self)
-            self.stream.start().addErrback(self.failed)
-            return
+            return self.stream.start().addErrback(self.failed)
         api = venue.account_api()
         if self.kind == "user":
             d = api.subscribe_user_data(self.deliver, on_error=self.report)
         else:
             rest = venue.rest("rest_url")
             d = subscribe_margin(api, rest, self.deliver, symbol=self.symbol, on_error=self.report)
-        d.addCallbacks(self.subscribed, self.failed)
+        return d.addCallbacks(self.subscribed, self.failed)
 
     def subscribed(self, subscription: UserDataSubscription) -> None:
         if self.stopped:

@@ -89,17 +89,19 @@ class DepthCacheSocket(LegacySocket):
         synchroniser = self.synchroniser
         return synchroniser.error if synchroniser is not None else self._open_error
 
-    def open(self) -> None:
-        """On the reactor thread: create the synchroniser and start syncing."""
+    def open(self) -> defer.Deferred:
+        """On the reactor thread: create the synchroniser and start syncing (the Deferred
+        fires at once: :attr:`settled` says when the book first synced)."""
         if self.stopped:
             self.settled.set()
-            return
+            return defer.succeed(None)
         try:
             self._open()
         except Exception as e:  # reported like any fatal error, never only logged
             log.failure("{key}: the depth cache could not start", key=self.key)
             self._open_error = e
             self._failed()
+        return defer.succeed(None)
 
     def _open(self) -> None:
         client, rest, scheduler = self.venue.depth_sources(self.settings["market"])

@@ -39,7 +39,7 @@ from binance_twisted.legacy.reactor_thread import (
     ensure_running,
     reactor_stopped,
 )
-from binance_twisted.legacy.sockets import SocketRegistry, StreamSocket
+from binance_twisted.legacy.sockets import SocketRegistry, StreamSocket, note_once
 from binance_twisted.legacy.venue import Options, Venue, legacy_urls
 from binance_twisted.wsapi.table import WsApiMethod
 
@@ -53,8 +53,6 @@ _CLOSE_TIMEOUT = 5.0
 #: a blocking ws_* call waits at most this long (the request's own timeout is 10 s)
 _SYNC_TIMEOUT = 15.0
 _LEGACY_STREAM_URL, _LEGACY_FSTREAM_URL, _LEGACY_WS_API_URL = legacy_urls()
-_noted: set[str] = set()
-_noted_lock = threading.Lock()
 
 
 def _callback_may_come_first(method: F) -> F:
@@ -385,7 +383,7 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
             socket = StreamSocket(self.venue, self.registry, key, plan, callback)
             self._conns[key] = socket
         if plan.note is not None:
-            _note_once(plan.note)
+            note_once(plan.note)
         self.venue.call_soon(socket.open)
         return key
 
@@ -445,11 +443,3 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
         if not self._shutdown_watched:
             self._shutdown_watched = True
             self._reactor.addSystemEventTrigger("before", "shutdown", self._closed_event.set)
-
-
-def _note_once(note: str) -> None:
-    with _noted_lock:
-        if note in _noted:
-            return
-        _noted.add(note)
-    log.warn("{note}", note=note)

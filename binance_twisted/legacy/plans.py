@@ -10,6 +10,7 @@ a note for the log, or refused with the replacement named.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -23,11 +24,19 @@ __all__ = [
     "book_ticker",
     "depth",
     "futures_aggtrade",
+    "futures_channel",
+    "futures_depth",
+    "futures_kline",
+    "futures_market",
     "futures_multiplex",
+    "futures_rpi_depth",
+    "futures_ticker",
+    "index_price",
     "individual_symbol_ticker_futures",
     "kline",
     "miniticker",
     "multiplex",
+    "on_market",
     "options",
     "symbol_book_ticker",
     "symbol_mark_price",
@@ -167,6 +176,72 @@ def futures_multiplex(names: Iterable[str]) -> SocketPlan:
     if not given:
         raise ValueError("streams must name at least one stream")
     return SocketPlan(f"streams={'/'.join(given)}", "futures", given, envelope=True)
+
+
+# -- python-binance 1.x only ------------------------------------------------------------------
+
+_CONTRACTS = ("perpetual", "current_quarter", "next_quarter")
+_FUTURES_DEPTHS = ("5", "10", "20")
+
+
+def futures_market(futures_type: Any = None) -> str:
+    """python-binance 1.x's ``FuturesType`` (its enum, name or value; ``None``: USD-M) as a
+    legacy market: ``"futures"`` (USD-M) or ``"coin_futures"`` (COIN-M)."""
+    if futures_type is None:
+        return "futures"
+    key = getattr(futures_type, "name", futures_type)
+    if key in ("USD_M", 1):
+        return "futures"
+    if key in ("COIN_M", 2):
+        return "coin_futures"
+    raise ValueError(
+        f"futures_type must be FuturesType.USD_M or FuturesType.COIN_M, got {futures_type!r}"
+    )
+
+
+def on_market(plan: SocketPlan, market: str) -> SocketPlan:
+    """``plan`` carried by another futures market (COIN-M instead of USD-M)."""
+    return attrs.evolve(plan, market=market)
+
+
+def futures_kline(symbol: str, interval: str, contract_type: Any = "perpetual") -> SocketPlan:
+    """``<pair>_<contract>@continuousKline_<interval>``, unwrapped (1.x used ``ws/``)."""
+    contract = str(getattr(contract_type, "value", contract_type)).lower()
+    if contract not in _CONTRACTS:
+        raise ValueError(
+            f"contract_type must be one of {', '.join(_CONTRACTS)}, got {contract_type!r}"
+        )
+    streams.kline(symbol, interval)  # the symbol and interval checks
+    stream = f"{streams.check_symbol(symbol)}_{contract}@continuousKline_{interval}"
+    return SocketPlan(stream, "futures", (stream,))
+
+
+def futures_ticker() -> SocketPlan:
+    """Futures ``!ticker@arr`` (retired on Spot only)."""
+    return _futures("!ticker@arr")
+
+
+def index_price(symbol: str, fast: bool = True) -> SocketPlan:
+    """COIN-M ``<pair>@indexPrice[@1s]``."""
+    stream = f"{streams.check_symbol(symbol)}@indexPrice{'@1s' if fast else ''}"
+    return SocketPlan(stream, "coin_futures", (stream,), envelope=True)
+
+
+def futures_depth(symbol: str, depth: int | str = "10") -> SocketPlan:
+    """Futures partial book ``<sym>@depth<5|10|20>``."""
+    if str(depth) not in _FUTURES_DEPTHS:
+        raise ValueError(f"depth must be one of {', '.join(_FUTURES_DEPTHS)}, got {depth!r}")
+    return _futures(f"{streams.check_symbol(symbol)}@depth{depth}")
+
+
+def futures_rpi_depth(symbol: str) -> SocketPlan:
+    """USD-M ``<sym>@rpiDepth@500ms`` (the book with retail price improvement orders)."""
+    return _futures(f"{streams.check_symbol(symbol)}@rpiDepth@500ms")
+
+
+def futures_channel(channel: str) -> SocketPlan:
+    """A futures all-market channel by name (1.x ``all_ticker_futures_socket(channel)``)."""
+    return _futures(streams.normalize(channel))
 
 
 def options(path: str) -> SocketPlan:

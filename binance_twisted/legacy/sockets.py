@@ -31,9 +31,20 @@ from binance_twisted.legacy.plans import SocketPlan
 from binance_twisted.legacy.venue import Venue
 from binance_twisted.market.client import Subscription
 
-__all__ = ["LegacySocket", "SocketRegistry", "StreamSocket", "event_message"]
+__all__ = ["LegacySocket", "SocketRegistry", "StreamSocket", "event_message", "note_once"]
 
 log = Logger(namespace="binance_twisted.manager")
+_noted: set[str] = set()
+_noted_lock = threading.Lock()
+
+
+def note_once(note: str) -> None:
+    """Log a plan's note (a retired stream served by its successor…) once per process."""
+    with _noted_lock:
+        if note in _noted:
+            return
+        _noted.add(note)
+    log.warn("{note}", note=note)
 
 
 class SocketRegistry:
@@ -98,8 +109,9 @@ class LegacySocket:
     def __repr__(self) -> str:
         return f"<legacy socket {self.key!r}>"
 
-    def open(self) -> None:
-        """On the reactor thread: start what carries this socket."""
+    def open(self) -> defer.Deferred:
+        """On the reactor thread: start what carries this socket; fires once it carries
+        messages, or once opening failed for good (said to the callback)."""
         raise NotImplementedError
 
     def close(self) -> defer.Deferred:
@@ -184,17 +196,17 @@ class StreamSocket(LegacySocket):
         self.plan = plan
         self.subscriptions: list[Subscription] = []
 
-    def open(self) -> None:
+    def open(self) -> defer.Deferred:
         """On the reactor thread: subscribe the plan's streams."""
         if self.stopped:
-            return
+            return defer.succeed(None)
         callback = self.callback
         deliver = callback if self.plan.envelope else (lambda stream, data: callback(data))
         client = self.venue.stream_client(self.plan.market)
         d = client.subscribe(
             self.plan.streams, deliver, self.connection_event, envelope=self.plan.envelope
         )
-        d.addCallbacks(self.subscribed, self.failed)
+        return d.addCallbacks(self.subscribed, self.failed)
 
     def subscribed(self, subscription: Subscription) -> None:
         if self.stopped:

@@ -59,8 +59,9 @@ _OPTIONS = (
 _USER_DATA = (None, "ws_api", "listen_key")
 #: a depth cache's snapshot REST field per market
 _DEPTH_REST = {"spot": "rest_url", "futures": "futures_rest_url"}
-#: the legacy markets ("futures" is USD-M) → the venue profile's market names
-_MARKETS = {"spot": "spot", "futures": "usdm"}
+#: the legacy markets ("futures" is USD-M; COIN-M came with python-binance 1.x) → the
+#: venue profile's market names
+_MARKETS = {"spot": "spot", "futures": "usdm", "coin_futures": "coinm"}
 
 
 def legacy_urls() -> tuple[str, str, str]:
@@ -86,11 +87,20 @@ class AccountListener(Protocol):
 
 
 class UrlOverrides(Protocol):
-    """The manager's python-binance URL attributes; changing them redirects new sockets."""
+    """The manager's python-binance URL attributes; changing them redirects new sockets.
 
-    STREAM_URL: str
-    FSTREAM_URL: str
-    WS_API_URL: str
+    A manager may also have python-binance 1.x's ``DSTREAM_URL`` (COIN-M), set only when it
+    redirects.
+    """
+
+    @property
+    def STREAM_URL(self) -> str: ...
+
+    @property
+    def FSTREAM_URL(self) -> str: ...
+
+    @property
+    def WS_API_URL(self) -> str: ...
 
 
 @attrs.frozen
@@ -211,7 +221,8 @@ class Venue:
     # -- the caller's thread ----------------------------------------------------------------
 
     def stream_host(self, market: str) -> str:
-        """The stream host of a legacy market (``"spot"``, ``"futures"``); ValueError if none.
+        """The stream host of a legacy market (``"spot"``, ``"futures"``, ``"coin_futures"``);
+        ValueError if the venue has none.
 
         ``STREAM_URL``/``FSTREAM_URL`` changed from python-binance's values win over the venue.
         """
@@ -219,6 +230,16 @@ class Venue:
             if self._urls.STREAM_URL != _LEGACY_STREAM_URL:
                 return self._urls.STREAM_URL.rstrip("/")
             return self.endpoints.stream_url
+        if market == "coin_futures":
+            redirect = getattr(self._urls, "DSTREAM_URL", None)
+            if redirect:
+                return str(redirect).rstrip("/")
+            if self.endpoints.coin_futures_stream_url is None:
+                raise ValueError(
+                    f"{self.endpoints.name} has no COIN-M futures streams; "
+                    "use tld='com' or set DSTREAM_URL"
+                )
+            return self.endpoints.coin_futures_stream_url
         if self._urls.FSTREAM_URL != _LEGACY_FSTREAM_URL:
             return self._urls.FSTREAM_URL.rstrip("/")
         if self.endpoints.futures_stream_url is None:
