@@ -9,3 +9,6 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
+# Two classes are named BinanceSocketManager (the 0.x thread manager and the 1.x asyncio
+# one); a signature's bare name links to the first found, which Sphinx reports as ambiguous.
+suppress_warnings = ["ref.python"]

@@ -14,14 +14,20 @@ from twisted.internet import defer, reactor
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from binance_twisted.aio import BinanceSocketManager, ReadLoopClosed
+from binance_twisted.aio import (
+    BinanceSocketManager,
+    DepthCacheManager,
+    FuturesDepthCacheManager,
+    ReadLoopClosed,
+)
 from binance_twisted.aio.loop import running_reactor
 from binance_twisted.aio.queue import MessageQueue
-from binance_twisted.errors import MissingCredentialsError, RetiredStreamError
+from binance_twisted.errors import BinanceAPIError, MissingCredentialsError, RetiredStreamError
 from binance_twisted.testing import FakeBinance
 from tests.support import asynchronous, wait_until
 from tests.test_accounts import API_KEY, SECRET
-from tests.test_operator import ENV
+from tests.test_legacy_depthcache import exact, truth
+from tests.test_operator import ENV, ROOT
 
 
 class QueueTests(SynchronousTestCase):
@@ -231,12 +237,83 @@ class ManagerTests(TestCase):
         self.assertEqual(bm.venue.stream_host("coin_futures"), "ws://127.0.0.1:9998")
 
 
+class DepthCacheTests(TestCase):
+    async def fake(self, **options: Any) -> FakeBinance:
+        fake = FakeBinance(reactor, **{"event_interval": 0.02, **options})
+        await fake.start()
+        self.addCleanup(fake.stop)
+        return fake
+
+    async def assert_equals_truth(self, fake: FakeBinance, cache: Any) -> None:
+        fake.event_interval = None
+        symbol = cache.symbol.lower()
+        await wait_until(lambda: cache.book.update_id == fake.book(symbol)[0])
+        _, bids, asks = fake.book(symbol)
+        self.assertEqual(exact(cache.get_bids()), truth(bids))
+        self.assertEqual(exact(cache.get_asks()), truth(asks))
+
+    @asynchronous
+    async def test_recv_gives_the_synced_cache_which_equals_the_exchange(self) -> None:
+        """1.x usage: entering waits for the first sync; each recv() is the same cache
+        after a change; a gap is repaired (1.x applied stale data); exit closes all."""
+        fake = await self.fake()
+        dcm = DepthCacheManager(None, "BNBBTC", endpoints=fake.endpoints, ws_interval=100)
+        async with dcm as dcm_socket:
+            self.assertEqual(dcm.synchroniser.state, "synced")
+            first = await dcm_socket.recv()
+            self.assertIs(first, dcm.get_depth_cache())
+            self.assertTrue(first.get_bids() and first.get_asks())
+            self.assertIs(await dcm_socket.recv(), first)
+            fake.inject_depth_gap("bnbbtc")
+            await wait_until(lambda: dcm.synchroniser.gaps == 1)
+            await self.assert_equals_truth(fake, first)
+        self.assertIsNone(dcm.get_depth_cache())
+        await wait_until(lambda: not fake.connections)
+        with self.assertRaises(ReadLoopClosed):
+            await dcm.recv()
+
+    @asynchronous
+    async def test_a_refused_symbol_raises_on_entry(self) -> None:
+        fake = await self.fake()
+        fake.rate_limit_rest(1, status=400, retry_after=None)
+        dcm = DepthCacheManager(None, "BNBBTC", endpoints=fake.endpoints)
+        with self.assertRaises(BinanceAPIError):
+            async with dcm:
+                pass
+        self.assertIsNone(dcm.get_depth_cache())
+        await wait_until(lambda: not fake.connections)
+        self.flushLoggedErrors()
+
+    @asynchronous
+    async def test_futures_cache_on_a_shared_manager(self) -> None:
+        fake = await self.fake()
+        bm = BinanceSocketManager(None, endpoints=fake.endpoints)
+        self.addCleanup(lambda: defer.ensureDeferred(bm.close()))
+        async with FuturesDepthCacheManager(None, "BTCUSDT", bm=bm) as dcm:
+            cache = await dcm.recv()
+            await self.assert_equals_truth(fake, cache)
+        self.assertTrue(bm.venue.stream_host("futures"))
+
+    def test_bad_arguments_fail_before_any_io(self) -> None:
+        for options, message in (
+            ({"ws_interval": 250}, "ws_interval must be None or one of 0, 100, 1000"),
+            ({"limit": 0}, "limit must be an int from 1 to 5000"),
+            ({"refresh_interval": -1}, r"refresh_interval must be None \(off\)"),
+            ({"sync_timeout": 0}, "sync_timeout must be seconds > 0"),
+        ):
+            with self.assertRaisesRegex(ValueError, message):
+                DepthCacheManager(None, "BNBBTC", reactor=reactor, **options)
+        with self.assertRaisesRegex(TypeError, "bm must be a binance_twisted.aio"):
+            DepthCacheManager(None, "BNBBTC", bm=object())  # type: ignore[arg-type]
+
+
 SCRIPT = """
 import asyncio, sys
-from binance_twisted.aio import BinanceSocketManager
+from binance_twisted.aio import BinanceSocketManager, DepthCacheManager
 
 class AsyncClient:  # what python-binance's AsyncClient.create() gives, as far as sockets care
     API_KEY = API_SECRET = None
+    API_URL = sys.argv[2] + "/api"  # python-binance's REST base: depth snapshots come here
     tld, testnet = "com", False
 
 async def main():
@@ -252,6 +329,9 @@ async def main():
         msg = await fm.recv()
         print(msg["stream"])
     print("sockets left:", len(bm._conns))
+    async with DepthCacheManager(AsyncClient(), "BNBBTC", bm=bm) as dcm_socket:
+        depth_cache = await dcm_socket.recv()
+        print("book synced:", bool(depth_cache.get_bids() and depth_cache.get_asks()))
 
 asyncio.run(main())
 print("done")
@@ -270,9 +350,11 @@ class AsyncioProcessTests(TestCase):
         with open(path, "w") as script:
             script.write(textwrap.dedent(SCRIPT))
         out, err, code = await getProcessOutputAndValue(
-            sys.executable, [path, fake.endpoints.stream_url], env=ENV
+            "timeout",
+            ["20", sys.executable, path, fake.endpoints.stream_url, fake.endpoints.rest_url],
+            env=ENV,
         )
-        self.assertEqual(code, 0, err.decode())
+        self.assertEqual(code, 0, out.decode() + err.decode())
         self.assertEqual(
             out.decode().splitlines(),
             [
@@ -281,6 +363,19 @@ class AsyncioProcessTests(TestCase):
                 "trade BNBBTC",
                 "btcusdt@aggTrade",
                 "sockets left: 0",
+                "book synced: True",
                 "done",
             ],
         )
+
+    @asynchronous
+    async def test_the_offline_example_runs(self) -> None:
+        """``examples/aio_offline.py``, as the migration guide shows it: trades, a synced
+        book, and a process that ends by itself."""
+        example = str(ROOT / "examples" / "aio_offline.py")
+        out, err, code = await getProcessOutputAndValue(
+            "timeout", ["60", sys.executable, example], env=ENV
+        )
+        self.assertEqual(code, 0, out.decode() + err.decode())
+        lines = out.decode().splitlines()
+        self.assertEqual([line.split()[0] for line in lines], ["trade"] * 5 + ["best"])

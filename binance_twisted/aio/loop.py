@@ -60,6 +60,10 @@ def running_reactor() -> Any:
             "task.react and ensureDeferred)"
         )
     if not reactor.running:
+        from binance_twisted.aio.resolver import LoopResolver
+
+        # names resolved by the loop, not in a reactor thread that would outlive it
+        reactor.installNameResolver(LoopResolver(loop))
         reactor.startRunning(installSignalHandlers=False)
     return reactor
 

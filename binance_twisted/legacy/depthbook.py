@@ -1,9 +1,10 @@
-"""python-binance's ``DepthCache``: one symbol's book, read from any thread.
+"""python-binance's ``DepthCache``, and the options its depth-cache managers take.
 
-The 0.x object a depth-cache callback receives. Here it is a view of the exact native
-:class:`~binance_twisted.depth.book.OrderBook` that the reactor thread keeps in sync, read
-under a lock; its getters return python-binance's ``[[price, quantity], ...]`` lists, best
-first, without sorting the whole side on every read as 0.7.11 did.
+The ``DepthCache`` is what a depth-cache callback (0.x) or ``recv()`` (1.x) gets: a view of
+the exact native :class:`~binance_twisted.depth.book.OrderBook` that the reactor thread
+keeps in sync, read under a lock; its getters return python-binance's ``[[price,
+quantity], ...]`` lists, best first, without sorting the whole side on every read as 0.7.11
+did.
 """
 
 from __future__ import annotations
@@ -14,8 +15,55 @@ from operator import itemgetter
 from typing import Any
 
 from binance_twisted.depth.book import OrderBook
+from binance_twisted.depth.synchroniser import check_book_options
 
-__all__ = ["Converter", "DepthCache"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "WS_INTERVALS",
+    "Converter",
+    "DepthCache",
+    "cache_settings",
+    "refresh_seconds",
+]
+
+#: python-binance's ``ws_interval`` → the diff stream's update speed (ms), per market
+WS_INTERVALS: dict[str, dict[int | None, int]] = {
+    "spot": {None: 1000, 0: 1000, 100: 100, 1000: 1000},
+    "futures": {None: 250, 0: 250, 100: 100, 250: 250, 500: 500},
+}
+#: the snapshot depth when ``limit`` is not given (0.7.11's default for Spot)
+DEFAULT_LIMITS = {"spot": 500, "futures": 1000}
+
+
+def cache_settings(
+    market: str, limit: int | None, ws_interval: int | None, refresh: float | None
+) -> dict[str, Any]:
+    """A depth-cache manager's options as a synchroniser's settings; ValueError names the
+    bad one. ``refresh`` is already in seconds (``None``: never)."""
+    speed = WS_INTERVALS[market].get(ws_interval)
+    if speed is None:
+        allowed = ", ".join(str(k) for k in WS_INTERVALS[market] if k is not None)
+        raise ValueError(f"ws_interval must be None or one of {allowed} (ms), got {ws_interval!r}")
+    if limit is None:
+        limit = DEFAULT_LIMITS[market]
+    limit, speed = check_book_options(market, limit, speed)
+    return {"market": market, "limit": limit, "speed": speed, "refresh_interval": refresh}
+
+
+def refresh_seconds(refresh_interval: Any, when_none: float | None) -> float | None:
+    """``refresh_interval`` as seconds or ``None`` (never): ``None`` → ``when_none``, ``0``
+    → never, seconds > 0 as given; anything else is a ValueError."""
+    if refresh_interval is None:
+        return when_none
+    number = isinstance(refresh_interval, (int, float)) and not isinstance(refresh_interval, bool)
+    if not number or refresh_interval < 0:
+        default = "off" if when_none is None else f"{when_none / 60:g} min"
+        raise ValueError(
+            f"refresh_interval must be None ({default}), 0 (off) or seconds > 0, "
+            f"got {refresh_interval!r}"
+        )
+    return float(refresh_interval) or None
+
 
 #: turns a level's price or quantity text into the caller's type (float, Decimal, str…)
 Converter = Callable[[Any], Any]

@@ -27,9 +27,9 @@ from twisted.logger import Logger
 from twisted.python.threadable import isInIOThread
 
 from binance_twisted.depth.book import OrderBook
-from binance_twisted.depth.synchroniser import DepthSynchroniser, check_book_options, diff_stream
+from binance_twisted.depth.synchroniser import DepthSynchroniser, diff_stream
 from binance_twisted.errors import BinanceTwistedError, SyncTimeoutError
-from binance_twisted.legacy.depthbook import Converter, DepthCache
+from binance_twisted.legacy.depthbook import Converter, DepthCache, cache_settings, refresh_seconds
 from binance_twisted.legacy.manager import BinanceSocketManager
 from binance_twisted.legacy.reactor_thread import (
     ReactorStoppedError,
@@ -186,10 +186,6 @@ class BaseDepthCacheManager:
     #: seconds the constructor waits for the first sync by default
     SYNC_TIMEOUT = 30.0
     _market = "spot"
-    #: the snapshot depth when ``limit`` is not given (0.7.11's default for Spot)
-    DEFAULT_LIMIT = 500
-    #: python-binance's ``ws_interval`` → the diff stream's update speed (ms)
-    _SPEEDS: dict[int | None, int] = {None: 1000, 0: 1000, 100: 100, 1000: 1000}
 
     def __init__(
         self,
@@ -219,22 +215,9 @@ class BaseDepthCacheManager:
             raise TypeError(
                 f"options {', '.join(sorted(options))} are for a new manager; bm= given"
             )
-        speed = self._SPEEDS.get(ws_interval)
-        if speed is None:
-            allowed = ", ".join(str(k) for k in self._SPEEDS if k is not None)
-            raise ValueError(
-                f"ws_interval must be None or one of {allowed} (ms), got {ws_interval!r}"
-            )
-        if limit is None:
-            limit = self.DEFAULT_LIMIT
-        limit, speed = check_book_options(self._market, limit, speed)
-        refresh = _refresh_seconds(refresh_interval, self.DEFAULT_REFRESH)
-        settings = {
-            "market": self._market,
-            "limit": limit,
-            "speed": speed,
-            "refresh_interval": refresh,
-        }
+        refresh = refresh_seconds(refresh_interval, self.DEFAULT_REFRESH)
+        settings = cache_settings(self._market, limit, ws_interval, refresh)
+        speed = settings["speed"]
         self._symbol = symbol
         self._owns_bm = bm is None
         self._bm = bm if bm is not None else BinanceSocketManager(client, **options)
@@ -365,19 +348,6 @@ def wait_for_sync(
             return False
 
 
-def _refresh_seconds(refresh_interval: Any, default: float) -> float | None:
-    """``None`` → the default, ``0`` → off (``None``), seconds > 0 as given."""
-    if refresh_interval is None:
-        return default
-    number = isinstance(refresh_interval, (int, float)) and not isinstance(refresh_interval, bool)
-    if not number or refresh_interval < 0:
-        raise ValueError(
-            "refresh_interval must be None (30 min), 0 (off) or seconds > 0, "
-            f"got {refresh_interval!r}"
-        )
-    return float(refresh_interval) or None
-
-
 def _ignore(depth_cache: Any) -> None:
     """The callback of a cache nobody listens to (it is read with get_depth_cache())."""
 
@@ -401,8 +371,6 @@ class FuturesDepthCacheManager(BaseDepthCacheManager):
     """
 
     _market = "futures"
-    _SPEEDS = {None: 250, 0: 250, 100: 100, 250: 250, 500: 500}
-    DEFAULT_LIMIT = 1000
 
 
 class ThreadedDepthCacheManager(ThreadedWebsocketManager):
