@@ -73,12 +73,18 @@ class _Printer:
         self.out = out
         self.trades = 0
         self.updates = 0
+        #: set once the summary is printed: what the shutdown brings is not shown
+        self.quiet = False
 
     def on_message(self, stream: str, data: Any) -> None:
+        if self.quiet:
+            return
         self.trades += 1
         print(f"{data['s']} trade #{data['t']}: {data['q']} @ {data['p']}", file=self.out)
 
     def on_book(self, book: OrderBook) -> None:
+        if self.quiet:
+            return
         self.updates += 1
         bid, ask = book.best_bid(), book.best_ask()
         if bid is None or ask is None:
@@ -91,15 +97,20 @@ class _Printer:
         )
 
     def on_book_state(self, state: str, detail: dict) -> None:
+        if self.quiet:
+            return
         print(f"[book] {state} {detail or ''}".rstrip(), file=self.out)
 
     def on_event(self, event: ConnectionEvent) -> None:
+        if self.quiet:
+            return
         detail = f" ({event.reason})" if event.reason else ""
         print(f"[{event.connection}] {event.kind.value}{detail}", file=self.out)
 
 
 async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) -> None:
-    """Stream for ``options.seconds`` and print the counters; the fake is stopped afterwards."""
+    """Stream for ``options.seconds`` (from the start, connected or not) and print the
+    counters; Ctrl-C prints them too. The fake is stopped afterwards."""
     symbol = streams.check_symbol(options.symbol)
     fake = None
     if options.live:
@@ -122,29 +133,68 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
         on_update=printer.on_book,
         on_state=printer.on_book_state,
     )
-    try:
+
+    async def stream() -> None:
         subscription = await client.subscribe(
             [streams.trade(symbol)], printer.on_message, printer.on_event
         )
         print(f"subscribed to {', '.join(subscription.streams)}", file=out)
         await book.start()
-        if options.seconds > 0:
-            await task.deferLater(reactor, options.seconds, lambda: None)
-        else:
-            await defer.Deferred()  # until Ctrl-C stops the reactor
+
+    def summarise() -> None:
+        if printer.quiet:
+            return
+        printer.quiet = True  # what the shutdown itself does is not news
         for name, counters in client.stats().items():
+            problems = ""
+            if counters["failed_attempts"]:
+                problems = (
+                    f"; {counters['failed_attempts']} failed connection attempts, "
+                    f"last error: {counters['last_error']}"
+                )
             print(
                 f"{name}: {counters['messages']} messages, {counters['bytes']} bytes, "
-                f"{counters['reconnects']} reconnects; "
+                f"{counters['reconnects']} reconnects{problems}; "
                 f"{printer.trades} trades and {printer.updates} book updates printed; "
                 f"book {book.state}, {book.gaps} gaps",
                 file=out,
             )
+
+    stopping: defer.Deferred[None] = defer.Deferred()
+    cleaned: defer.Deferred[None] = defer.Deferred()
+
+    def interrupted() -> defer.Deferred[None]:
+        summarise()
+        stopping.callback(None)
+        return cleaned  # the reactor waits until the connections are closed
+
+    trigger = reactor.addSystemEventTrigger(  # type: ignore[attr-defined]
+        "before", "shutdown", interrupted
+    )
+    started = defer.ensureDeferred(stream())
+    started.addErrback(
+        lambda f: (
+            f.check(defer.CancelledError)
+            or print(f"could not start: {f.getErrorMessage()}", file=out)
+        )
+    )
+    timer = task.deferLater(reactor, options.seconds, lambda: None) if options.seconds > 0 else None
+    try:
+        # counted from now, connected or not: no network must not mean forever
+        waits = [stopping] if timer is None else [stopping, timer]
+        await defer.DeferredList(waits, fireOnOneCallback=True, consumeErrors=True)
+        summarise()
     finally:
+        if not stopping.called:
+            reactor.removeSystemEventTrigger(trigger)  # type: ignore[attr-defined]
+        if timer is not None and not timer.called:
+            timer.cancel()
+        started.cancel()
         await book.stop()
         await client.close()
         if fake is not None:
             await fake.stop()
+        cleaned.callback(None)
 
 
 def _react(command: Callable[[Any], Coroutine[Any, Any, int]]) -> None:
@@ -181,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         _react(lambda reactor: record(reactor, chosen, sys.stdout, options.seconds))
     if rest:
         _parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        streams.check_symbol(options.symbol)
+    except ValueError as error:
+        _parser().error(f"--symbol: {error}")
 
     def run(reactor: IReactorTime) -> defer.Deferred:
         return defer.ensureDeferred(demo(reactor, options, sys.stdout))

@@ -142,6 +142,9 @@ class ManagerTests(TestCase):
                 ],
             )
             self.assertEqual(len(fake.connections), 2)  # Spot (both sockets), futures
+            stats = bm.stats()
+            self.assertGreaterEqual(stats["spot-1"]["messages"], 6)
+            self.assertEqual(stats["spot-1"]["failed_attempts"], 0)
         self.assertEqual(bm._conns, {})
         await wait_until(lambda: not fake.connections)
         with self.assertRaises(ReadLoopClosed):

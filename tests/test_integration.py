@@ -23,6 +23,7 @@ from binance_twisted import (
     StreamClient,
     StreamRequestError,
 )
+from binance_twisted.errors import RequestTimeoutError
 from binance_twisted.testing import FakeBinance, make_test_certificate_authority
 from tests.support import advance_until, asynchronous
 
@@ -249,6 +250,36 @@ class RecoveryTests(FakeBinanceTestCase):
         self.assertIn("refused", error[0].lower())
         self.assertEqual(seen.kinds()[-1], EventKind.GAVE_UP)
         self.assertEqual(client.stats(), {})
+
+    @asynchronous
+    async def test_a_closed_port_is_counted_and_subscribe_can_be_bounded(self) -> None:
+        """Retrying forever against a closed port: stats() count the failed attempts and
+        keep the last error, and subscribe(timeout=) fails naming both, then withdraws."""
+        fake = await self.start_fake()
+        endpoints = fake.endpoints
+        await fake.stop()
+        policy = ConnectionPolicy(initial_delay=0.02, max_delay=0.05, max_retries=None)
+        client = StreamClient(reactor, endpoints, policy=policy)
+        self.addCleanup(client.close)
+        d = client.subscribe(["btcusdt@trade"], Recorder().on_message, timeout=0.5)
+        error = await self.assertFailure(d, RequestTimeoutError)
+        self.assertEqual((error.request, error.timeout), ("SUBSCRIBE", 0.5))
+        self.assertRegex(str(error), r"within 0.5 s \(timeout=\); spot-1: \d+ failed attempts")
+        self.assertIn("refused", str(error).lower())
+        self.assertEqual(client.stats(), {})  # withdrawn: nothing left retrying
+        with self.assertRaisesRegex(ValueError, "timeout must be None"):
+            client.subscribe(["btcusdt@trade"], print, timeout=0)
+
+    @asynchronous
+    async def test_failed_attempts_and_the_last_error_are_in_stats(self) -> None:
+        fake = await self.start_fake()
+        fake.refuse_handshakes(2)
+        seen = Recorder()
+        client = self.client(fake)
+        await client.subscribe(["btcusdt@trade"], seen.on_message, seen.on_event)
+        (stats,) = client.stats().values()
+        self.assertEqual((stats["failed_attempts"], stats["connects"]), (2, 1))
+        self.assertIn("429", stats["last_error"])
 
     @asynchronous
     async def test_invalid_stream_rejected_by_the_server_fails_the_subscribe(self) -> None:

@@ -297,6 +297,9 @@ class ReconnectingSession:
             self._emit(EventKind.DISCONNECTED, reason=reason, code=close_code(proto))
         if self._state != "running":
             return
+        self.stats.last_error = reason
+        if proto is None or proto.opened_at is None:
+            self.stats.failed_attempts += 1
         if self._rotation is not None:
             self._rotation.old_lost()
             return

@@ -35,6 +35,10 @@ class ConnectionStats:
     dropped: int = 0
     connects: int = 0
     reconnects: int = 0
+    #: attempts that ended without a session (refused, DNS, TLS, handshake, timeout)
+    failed_attempts: int = 0
+    #: why the last attempt or session ended, while the client wanted it open
+    last_error: str | None = None
     rotations: int = 0
     stalls: int = 0
     last_message_time: float | None = None

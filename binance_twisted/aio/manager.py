@@ -276,6 +276,10 @@ class BinanceSocketManager:
         """Vanilla options streams are not served: raises RetiredStreamError."""
         return self._market(_SPOT, plans.options("/".join(streams)))
 
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """The counters of the shared connections, by name (``StreamClient.stats()``'s)."""
+        return self.venue.stats()
+
     # -- closing -----------------------------------------------------------------------------
 
     async def close(self) -> None:

@@ -313,6 +313,17 @@ class BinanceSocketManager(SyncWsApiMethods, threading.Thread):
                 log.failure("closing the sockets failed; the manager stops anyway")
         self._closed_event.set()
 
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """The counters of this manager's connections, by name (``"spot-1"``, ``"ws-api"``…):
+        messages, bytes, connects, reconnects, failed attempts, the last error… (the native
+        ``StreamClient.stats()``); ``{}`` before any socket or once the reactor stopped."""
+        if reactor_stopped(self._reactor) or not self._reactor.running:
+            return {}
+        stats: dict[str, dict[str, Any]] = call_in_reactor(
+            self._reactor, self.venue.stats, timeout=_SYNC_TIMEOUT
+        )
+        return stats
+
     def stop_depth_socket(self, symbol: str) -> None:
         """Deprecated (python-binance 0.1-0.3): use ``stop_socket(conn_key)``."""
         self._stop_matching(f"{symbol.lower()}@depth", "stop_depth_socket")

@@ -149,25 +149,30 @@ class LegacySocket:
         if self.stopped or failure.check(ClientClosedError):
             return
         if failure.check(ConnectionGaveUpError):
-            self.give_up()
+            self.give_up(failure.value.last_reason)
             return
         self.report(failure.value)
         self.registry.forget(self)
 
-    def give_up(self) -> None:
-        """Retries exhausted: the legacy error dict, once, then the key is free again."""
+    def give_up(self, reason: str | None = None) -> None:
+        """Retries exhausted: the legacy error dict, once, then the key is free again.
+
+        ``m`` starts with 0.7.11's text and names the last error (0.7.11 printed it to
+        stderr, if anywhere): ``"Max reconnect retries reached (last error: ...)"``.
+        """
         if self.gave_up or self.stopped:
             return
         self.gave_up = True
-        self.deliver(
-            error_message("BinanceWebsocketUnableToConnect", "Max reconnect retries reached")
-        )
+        text = "Max reconnect retries reached"
+        if reason:
+            text += f" (last error: {reason})"
+        self.deliver(error_message("BinanceWebsocketUnableToConnect", text))
         self.registry.forget(self)
 
     def connection_event(self, event: ConnectionEvent) -> None:
         """A lifecycle event of what carries this socket."""
         if event.kind is EventKind.GAVE_UP:
-            self.give_up()
+            self.give_up(event.reason)
         elif event.kind is EventKind.ERROR and event.code == MessageTooBigError.code:
             # a lost message is a gap the callback must hear of (the log has it already)
             self.deliver(error_message(MessageTooBigError.__name__, event.reason or ""))

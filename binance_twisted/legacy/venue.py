@@ -418,6 +418,17 @@ class Venue:
             on_connection_event=socket.connection_event,
         )
 
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Counters of every pooled connection by name, as ``StreamClient.stats()`` gives
+        them (market streams and WebSocket API connections)."""
+        found: dict[str, dict[str, Any]] = {}
+        for client in self._stream_clients.values():
+            found.update(client.stats())
+        for api in (self._account, *self._apis.values()):
+            if api is not None:
+                found[api.name] = {**api.stats.as_dict(), "state": api.state}
+        return found
+
     def release(self) -> defer.Deferred:
         """Close every pooled connection and budget; the pools start empty again."""
         clients: list[Any] = [*self._stream_clients.values(), *self._apis.values()]

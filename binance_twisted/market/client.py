@@ -21,7 +21,7 @@ from binance_twisted import venues
 from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.errors import ClientClosedError
+from binance_twisted.errors import ClientClosedError, RequestTimeoutError
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.market.connection import DATA, ENVELOPE, RAW, StreamConnection
 
@@ -168,7 +168,8 @@ class StreamClient:
         *,
         envelope: bool = False,
         raw: bool = False,
-    ) -> defer.Deferred:
+        timeout: float | None = None,
+    ) -> defer.Deferred[Subscription]:
         """Start receiving ``streams``; fires with a :class:`Subscription` once confirmed.
 
         ``envelope=True``: ``on_message(envelope)``; ``raw=True``: ``on_message(stream, data,
@@ -177,7 +178,14 @@ class StreamClient:
         Bad names raise ``ValueError`` here, before any I/O. The Deferred fails with
         :class:`~binance_twisted.errors.ConnectionGaveUpError` if the retry limit is hit
         first, or :class:`~binance_twisted.errors.StreamRequestError` if Binance refuses.
+        With ``timeout`` (seconds), a subscription not confirmed by then is withdrawn and
+        the Deferred fails with :class:`~binance_twisted.errors.RequestTimeoutError` naming
+        the attempts and the last error (otherwise it waits as long as retries go on).
         """
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+        ):
+            raise ValueError(f"timeout must be None (wait) or seconds > 0, got {timeout!r}")
         if self._closed:
             raise ClientClosedError("this StreamClient is closed")
         if not callable(on_message):
@@ -191,7 +199,9 @@ class StreamClient:
         self._subscriptions.add(subscription)
         d = self._attach(subscription, names)
         d.addCallback(lambda _: subscription)
-        return d
+        if timeout is None:
+            return d
+        return self._bounded(d, subscription, float(timeout))
 
     def connection_of(self, stream: str) -> str | None:
         """The name of the connection carrying ``stream`` (``"spot-1"``…), or ``None``."""
@@ -260,6 +270,40 @@ class StreamClient:
 
         d.addErrback(roll_back)
         return d
+
+    def _bounded(
+        self, d: defer.Deferred, subscription: Subscription, timeout: float
+    ) -> defer.Deferred[Subscription]:
+        """``d``, or a RequestTimeoutError after ``timeout`` s (the subscription withdrawn)."""
+        done: defer.Deferred[Subscription] = defer.Deferred()
+
+        def expire() -> None:
+            carriers = {self._carrier.get(s) for s in subscription.streams} - {None}
+            problems = [
+                f"{c.name}: {c.stats.failed_attempts} failed attempts, last error: "
+                f"{c.stats.last_error or 'none'}"
+                for c in carriers
+                if c is not None
+            ]
+            subscription.unsubscribe().addErrback(lambda _: None)
+            done.errback(
+                RequestTimeoutError(
+                    f"streams not confirmed within {timeout:g} s (timeout=)"
+                    + (f"; {'; '.join(problems)}" if problems else ""),
+                    request="SUBSCRIBE",
+                    timeout=timeout,
+                )
+            )
+
+        timer = self._reactor.callLater(timeout, expire)
+
+        def settle(result: Any) -> None:
+            if timer.active():
+                timer.cancel()
+                done.callback(result)  # a Failure goes down the errback chain
+
+        d.addBoth(settle)
+        return done
 
     def _base_for(self, stream: str) -> str:
         """The URL a stream is served at: the host, plus its route on USD-M."""
