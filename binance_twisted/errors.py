@@ -22,6 +22,7 @@ __all__ = [
     "RetiredStreamError",
     "StreamRequestError",
     "SyncTimeoutError",
+    "callable_name",
     "error_message",
     "redact",
 ]
@@ -183,3 +184,17 @@ class RetiredStreamError(ValueError):
 
     def __reduce__(self) -> tuple[type[RetiredStreamError], tuple[str, str, str]]:
         return (type(self), (self.stream, self.reason, self.replacement))
+
+
+def callable_name(function: object) -> str:
+    """A user's callback as a log line should name it: ``module.qualname``, and where a
+    lambda was written (``<lambda>`` alone says nothing)."""
+    target = getattr(function, "func", function)  # functools.partial
+    qualname = getattr(target, "__qualname__", None)
+    if qualname is None:
+        return repr(function)
+    name = f"{getattr(target, '__module__', None) or '?'}.{qualname}"
+    code = getattr(target, "__code__", None)
+    if "<lambda>" in qualname and code is not None:
+        name += f" ({code.co_filename}:{code.co_firstlineno})"
+    return name

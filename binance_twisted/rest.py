@@ -389,7 +389,7 @@ class RestClient:
         if _cancelled(failure) and elapsed + _CLOCK_SLACK >= self._timeout:
             log.debug("{request} timed out", request=label)
             raise RequestTimeoutError(
-                f"{label}: no complete response within {self._timeout:g} s; "
+                f"{label}: no complete response within {self._timeout:g} s (timeout=); "
                 "whether Binance executed it is unknown",
                 request=label,
                 timeout=self._timeout,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 
 from twisted.internet.error import ConnectionLost
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from binance_twisted._core.policy import ConnectionPolicy
@@ -181,8 +182,11 @@ class SessionTests(SynchronousTestCase):
 
         harness.connection.routes[TRADES].insert(0, (broken, False, "broken"))
         proto = harness.open()
-        harness.send_data(proto, TRADES, trade(1))
-        harness.send_data(proto, TRADES, trade(2))
+        with capturedLogs() as events:
+            harness.send_data(proto, TRADES, trade(1))
+            harness.send_data(proto, TRADES, trade(2))
+        (logged,) = [formatEvent(e) for e in events if "log_failure" in e]
+        self.assertIn(f"callback {__name__}.{broken.__qualname__} raised", logged)
         self.assertEqual(calls, [1, 2])
         self.assertEqual([d["t"] for _, d in harness.received], [1, 2])
         self.assertEqual(harness.connection.stats.callback_errors, 2)

@@ -411,3 +411,22 @@ class StubTreqTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(ok.content()), b'{"method":"GET","key":"k"}')
         self.assertEqual(moved.code, 302)  # allow_redirects=False is honoured
         self.assertEqual(clock.getDelayedCalls(), [])  # the timeout was cancelled on reply
+
+
+class CallableNameTests(SynchronousTestCase):
+    def test_a_callback_is_named_so_its_author_finds_it(self) -> None:
+        """Logs name the user's function: module.qualname; a lambda also says where it is."""
+        import functools
+
+        from binance_twisted.errors import callable_name
+
+        def handler(message: object) -> None:
+            """A user's callback."""
+
+        anonymous = lambda message: None  # noqa: E731
+        self.assertEqual(callable_name(handler), f"{__name__}.{handler.__qualname__}")
+        self.assertEqual(callable_name(functools.partial(handler)), callable_name(handler))
+        self.assertRegex(callable_name(anonymous), r"<lambda> \(.*test_internals\.py:\d+\)$")
+        method = self.test_a_callback_is_named_so_its_author_finds_it
+        self.assertEqual(callable_name(method), f"{__name__}.{method.__qualname__}")
+        self.assertEqual(callable_name(print), "builtins.print")

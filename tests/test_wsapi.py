@@ -136,7 +136,12 @@ class RequestTests(SynchronousTestCase):
         harness.clock.advance(5)
         error = self.failureResultOf(d, RequestTimeoutError).value
         self.assertIn("execution status is unknown", str(error))
+        self.assertIn("within 5 s (request_timeout=)", str(error))  # the setting to change
+        self.assertEqual(error.timeout, 5.0)
         reply(harness, proto, last(proto, "ping"), {})
+        quick = harness.connection.request("ping", timeout=0.5)
+        harness.clock.advance(0.5)
+        self.assertIn("within 0.5 s (timeout=)", str(self.failureResultOf(quick).value))
 
     def test_drop_fails_in_flight_requests_and_never_resends_them(self) -> None:
         """A drop fails what is in flight (status unknown); the next session does not resend it."""

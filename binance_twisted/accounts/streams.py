@@ -27,7 +27,7 @@ from binance_twisted._core.session import ReconnectingSession
 from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.accounts.listenkeys import ListenKeys
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.errors import BinanceAPIError
+from binance_twisted.errors import BinanceAPIError, callable_name
 from binance_twisted.events import ConnectionEvent
 
 __all__ = ["KeepaliveService", "ListenKeyStream", "listen_key_stream_url"]
@@ -232,7 +232,12 @@ class ListenKeyStream(ReconnectingSession):
         try:
             self.on_event(message)
         except Exception:
-            log.failure("{name}: user-data callback raised on {e}", name=self.name, e=kind)
+            log.failure(
+                "{name}: user-data callback {callback} raised on {e}",
+                name=self.name,
+                callback=callable_name(self.on_event),
+                e=kind,
+            )
 
     # -- renewal ------------------------------------------------------------------------------
 

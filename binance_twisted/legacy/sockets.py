@@ -24,6 +24,7 @@ from binance_twisted.errors import (
     ClientClosedError,
     ConnectionGaveUpError,
     MessageTooBigError,
+    callable_name,
     error_message,
 )
 from binance_twisted.events import ConnectionEvent, EventKind
@@ -137,7 +138,12 @@ class LegacySocket:
             self.callback(message)
         except Exception:
             kind = message.get("e") if isinstance(message, dict) else type(message).__name__
-            log.failure("{key}: callback raised on {kind}", key=self.key, kind=kind)
+            log.failure(
+                "{key}: callback {callback} raised on {kind}",
+                key=self.key,
+                callback=callable_name(self.callback),
+                kind=kind,
+            )
 
     def report(self, error: Exception) -> None:
         """A problem reaches the callback as the flat legacy error dict, and the log."""

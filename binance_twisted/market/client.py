@@ -21,7 +21,7 @@ from binance_twisted import venues
 from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.errors import ClientClosedError, RequestTimeoutError
+from binance_twisted.errors import ClientClosedError, RequestTimeoutError, callable_name
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.market.connection import DATA, ENVELOPE, RAW, StreamConnection
 
@@ -370,7 +370,11 @@ class StreamClient:
             try:
                 handler(event)
             except Exception:
-                log.failure("on_event of {owner!r} raised on {kind}", owner=owner, kind=event.kind)
+                log.failure(
+                    "on_event {callback} raised on {kind}",
+                    callback=callable_name(handler),
+                    kind=event.kind,
+                )
 
     def _forget(self, connection: StreamConnection) -> None:
         """A connection that gave up carries nothing: later subscribes open a fresh one."""

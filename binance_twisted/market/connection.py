@@ -33,6 +33,7 @@ from binance_twisted.errors import (
     ConnectionGaveUpError,
     NotConnectedError,
     StreamRequestError,
+    callable_name,
 )
 from binance_twisted.events import EventKind
 from binance_twisted.market.delivery import Deliver, DeliveryQueue, LagMonitor
@@ -44,7 +45,8 @@ log = Logger(namespace="binance_twisted.connection")
 Route = tuple[Callable[..., Any], int, object]
 """``(callback, shape, owner)``: ``callback(stream, data)`` for :data:`DATA`,
 ``callback(envelope)`` for :data:`ENVELOPE`, ``callback(stream, data, raw)`` for :data:`RAW`;
-``owner`` names the subscriber in error logs."""
+``owner`` is the subscription the route belongs to (unsubscribing removes its routes, and
+connection events reach each owner)."""
 
 #: the shapes a route's callback takes
 DATA, ENVELOPE, RAW = 0, 1, 2
@@ -327,7 +329,7 @@ class StreamConnection(ReconnectingSession):
         lag.countdown -= 1
         if lag.countdown <= 0:
             lag.sample(stream, data)
-        for callback, shape, owner in routes:
+        for callback, shape, _ in routes:
             try:
                 if not shape:
                     callback(stream, data)
@@ -336,7 +338,7 @@ class StreamConnection(ReconnectingSession):
                 else:
                     callback(stream, data, raw)
             except Exception:
-                self._callback_failed(stream, owner)
+                self._callback_failed(stream, callback)
 
     # -- the session hooks ------------------------------------------------------------------
 
@@ -403,15 +405,15 @@ class StreamConnection(ReconnectingSession):
         log.warn("{name}: {reason}", name=self.name, reason=reason)
         self._emit(EventKind.DROPPED, reason=reason)
 
-    def _callback_failed(self, stream: str, owner: object) -> None:
+    def _callback_failed(self, stream: str, callback: object) -> None:
         self.stats.callback_errors += 1
         suppressed = self._throttle.allow("callback")
         if suppressed is not None:
             log.failure(
-                "{name}: callback of {owner!r} raised on a {stream} message "
+                "{name}: callback {callback} raised on a {stream} message "
                 "({suppressed} similar errors not logged); the stream goes on",
                 name=self.name,
-                owner=owner,
+                callback=callable_name(callback),
                 stream=stream,
                 suppressed=suppressed,
             )

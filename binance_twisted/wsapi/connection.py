@@ -198,9 +198,9 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         if self._state == "gave_up":
             return defer.fail(ConnectionGaveUpError(self.name, 0, self._last_reason))
         d: defer.Deferred = defer.Deferred()
-        timer = self._reactor.callLater(
-            timeout if timeout is not None else self.request_timeout, self._timed_out, method, d
-        )
+        setting = "timeout=" if timeout is not None else "request_timeout="
+        seconds = timeout if timeout is not None else self.request_timeout
+        timer = self._reactor.callLater(seconds, self._timed_out, method, d, seconds, setting)
         d.addBoth(_cancel_timer, timer)
         params = dict(params) if params else None  # the caller may reuse theirs
         session = self._session
@@ -389,13 +389,14 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
             params = sign_ws_params(params, self.api_key, self._signer)
         self._send_request(proto, method, params, d)
 
-    def _timed_out(self, method: str, d: defer.Deferred) -> None:
+    def _timed_out(self, method: str, d: defer.Deferred, seconds: float, setting: str) -> None:
         if not d.called:
             d.errback(
                 RequestTimeoutError(
-                    f"{self.name}: no reply to {method} within the timeout; "
+                    f"{self.name}: no reply to {method} within {seconds:g} s ({setting}); "
                     "its execution status is unknown",
                     request=method,
+                    timeout=seconds,
                 )
             )
         self._close_drained()

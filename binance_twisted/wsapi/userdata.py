@@ -17,7 +17,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from binance_twisted._core.protocol import SessionProtocol
-from binance_twisted.errors import BinanceAPIError, ClientClosedError
+from binance_twisted.errors import BinanceAPIError, ClientClosedError, callable_name
 
 __all__ = ["UserDataHost", "UserDataSubscription"]
 
@@ -127,7 +127,10 @@ class UserDataSubscription:
             self.on_event(event)
         except Exception:
             log.failure(
-                "{api}: user-data callback raised on {e}", api=self.api.name, e=event.get("e")
+                "{api}: user-data callback {callback} raised on {e}",
+                api=self.api.name,
+                callback=callable_name(self.on_event),
+                e=event.get("e"),
             )
 
     def connection_ended(self, error: Exception) -> None:
