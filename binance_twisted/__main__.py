@@ -1,4 +1,4 @@
-"""Command line: ``demo``, ``record``, ``replay``, ``inspect`` and ``export``.
+"""Command line: ``demo``, ``fake``, ``record``, ``replay``, ``inspect`` and ``export``.
 
 ``python -m binance_twisted record --streams … --out DIR`` records as ``twistd -n binance
 record`` does (:mod:`binance_twisted.twistd`); ``inspect DIR`` says what a recording holds.
@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
         "replay",
         help="serve a recording as a local Binance (the options of twistd binance replay)",
         add_help=False,
+    )
+    fake = commands.add_parser(
+        "fake", help="serve a FakeBinance on 127.0.0.1 for scripts in other processes"
+    )
+    fake.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    fake.add_argument(
+        "--symbols", default="btcusdt,ethusdt,bnbusdt,bnbbtc,ethbtc", help="comma-separated"
+    )
+    fake.add_argument(
+        "--event-interval", type=float, default=0.1, help="seconds between market events"
     )
     inspect = commands.add_parser("inspect", help="what a recording holds, and is it intact")
     inspect.add_argument("path", help="a recording file or directory")
@@ -197,6 +207,18 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
         cleaned.callback(None)
 
 
+def _fake_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """``fake``'s options, checked (ValueError names the bad one)."""
+    port = settings["port"]
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be 0 (any free port) to 65535, got {port}")
+    if not settings["event_interval"] > 0:
+        raise ValueError(f"--event-interval must be seconds > 0, got {settings['event_interval']}")
+    for symbol in settings["symbols"]:
+        streams.check_symbol(symbol)
+    return settings
+
+
 def _react(command: Callable[[Any], Coroutine[Any, Any, int]]) -> None:
     """Run ``command`` under the reactor; exit with the status it returns (``task.react``
     alone exits 0 whatever a command returns)."""
@@ -220,6 +242,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         keep = options.streams.split(",") if options.streams else None
         sys.exit(export(options.path, options.out, options.format, keep, sys.stdout))
+    if options.command == "fake":
+        from binance_twisted.testing.serve import serve_until_stopped
+
+        symbols = [s for s in options.symbols.split(",") if s]
+        settings = {"port": options.port, "symbols": symbols}
+        settings["event_interval"] = options.event_interval
+        try:  # checked before the reactor runs: a usage error, not a traceback
+            fake_options = _fake_options(settings)
+        except ValueError as error:
+            _parser().error(f"fake: {error}")
+        _react(lambda reactor: serve_until_stopped(reactor, sys.stdout, **fake_options))
     if options.command == "replay":
         from binance_twisted.twistd.cli import replay
 

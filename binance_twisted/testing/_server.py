@@ -179,18 +179,20 @@ class FakeBinance(Faults):
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def start(self) -> Deferred[FakeBinance]:
-        """Listen on 127.0.0.1 at a random port; fires with ``self`` once listening.
+    def start(self, port: int = 0) -> Deferred[FakeBinance]:
+        """Listen on 127.0.0.1 at ``port`` (0: a free one); fires with ``self`` once listening.
 
         On a reactor whose ports are in memory (:mod:`binance_twisted.testing.memory`) the
         same server objects listen there, and the Deferred has fired on return.
         """
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0 (any free port) to 65535, got {port!r}")
         if self._started:
             raise RuntimeError("FakeBinance.start() may only be called once")
         self._started = True
         self._site = ServerSite(self._state, self._reactor, self._tls)
         self.trust_root = self._site.trust_root
-        endpoint = TCP4ServerEndpoint(self._reactor, 0, interface="127.0.0.1")
+        endpoint = TCP4ServerEndpoint(self._reactor, port, interface="127.0.0.1")
         listening: Deferred[IListeningPort] = endpoint.listen(self._site.factory)
         return listening.addCallback(self._listening)
 
