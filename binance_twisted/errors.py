@@ -7,6 +7,9 @@ legacy code passed one shared, mutable class-level dict to every callback).
 
 from __future__ import annotations
 
+import importlib.util
+from typing import TYPE_CHECKING
+
 __all__ = [
     "MAX_RETRY_AFTER",
     "BinanceAPIError",
@@ -74,7 +77,31 @@ class NotConnectedError(BinanceTwistedError):
     """A request needs an open connection and there is none right now."""
 
 
-class BinanceAPIError(BinanceTwistedError):
+def _python_binance_api_exception() -> type[Exception]:
+    """python-binance's ``BinanceAPIException`` where it is installed (so ``except`` clauses
+    of code migrating from it catch our API errors too), else a private stand-in."""
+    try:
+        if importlib.util.find_spec("binance") is not None:
+            from binance.exceptions import BinanceAPIException
+
+            if isinstance(BinanceAPIException, type) and issubclass(BinanceAPIException, Exception):
+                return BinanceAPIException
+    except Exception:  # another package named "binance", or a broken install
+        pass
+
+    class NoPythonBinance(Exception):
+        """Stands in for python-binance's class where it is not installed."""
+
+    return NoPythonBinance
+
+
+if TYPE_CHECKING:
+    _PythonBinanceAPIException = Exception
+else:
+    _PythonBinanceAPIException = _python_binance_api_exception()
+
+
+class BinanceAPIError(BinanceTwistedError, _PythonBinanceAPIException):
     """Binance refused a REST or WebSocket API request.
 
     ``status`` is the HTTP (or WS API) status, ``code`` and ``msg`` Binance's error body
@@ -82,6 +109,10 @@ class BinanceAPIError(BinanceTwistedError):
     ``retry_after`` the seconds to wait (429/418), if Binance said: what it asked, at most
     :data:`MAX_RETRY_AFTER` (``asked_retry_after`` keeps the original).
     The text never contains request parameters, so no key or signature can leak into it.
+
+    python-binance's names work too: ``status_code``, ``message`` and ``code``; where
+    python-binance is installed this is also an instance of its ``BinanceAPIException``,
+    so ``except BinanceAPIException`` keeps catching it.
     """
 
     def __init__(
@@ -98,6 +129,9 @@ class BinanceAPIError(BinanceTwistedError):
         self.asked_retry_after = retry_after
         self.retry_after = None if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
         self.request = request
+        self.status_code = status  # python-binance's names for the same facts
+        self.message = msg
+        self.response = None
         where = f"{request}: " if request else ""
         wait = ""
         if retry_after is not None:
@@ -105,7 +139,11 @@ class BinanceAPIError(BinanceTwistedError):
             if self.retry_after != retry_after:
                 wait += f"; Binance asked {retry_after:g} s"
             wait += ")"
-        super().__init__(f"{where}HTTP {status}, Binance code {code}: {msg}{wait}")
+        # not super(): python-binance's __init__ (when it is a base) wants a response object
+        Exception.__init__(self, f"{where}HTTP {status}, Binance code {code}: {msg}{wait}")
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)  # ours, not python-binance's "APIError(code=…)"
 
 
 class RateLimitedError(BinanceAPIError):
