@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--event-interval", type=float, default=0.1, help="seconds between market events"
     )
+    fake.add_argument(
+        "--fast", action="store_true", help="every stream at every tick (not Binance's cadence)"
+    )
+    fake.add_argument(
+        "--any-symbol", action="store_true", help="invent a market for any symbol asked about"
+    )
     inspect = commands.add_parser("inspect", help="what a recording holds, and is it intact")
     inspect.add_argument("path", help="a recording file or directory")
     inspect.add_argument("--json", action="store_true", help="print JSON")
@@ -248,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         symbols = [s for s in options.symbols.split(",") if s]
         settings = {"port": options.port, "symbols": symbols}
         settings["event_interval"] = options.event_interval
+        settings["cadence"] = "tick" if options.fast else "binance"
+        settings["strict_symbols"] = not options.any_symbol
         try:  # checked before the reactor runs: a usage error, not a traceback
             fake_options = _fake_options(settings)
         except ValueError as error:

@@ -26,7 +26,7 @@ from binance_twisted import (
     StreamClient,
     WebSocketAPI,
 )
-from binance_twisted.errors import RequestTimeoutError
+from binance_twisted.errors import BinanceAPIError, RequestTimeoutError
 from binance_twisted.testing.memory import START_TIME, InMemoryReactor, MemoryBinance
 
 API_KEY = "k" * 64
@@ -86,6 +86,76 @@ class StreamTests(MemoryTestCase):
             close.detail, {"code": 1000, "reason": None, "by": "client", "clean": True}
         )
         self.assertEqual(mem.fake.connections, [])
+
+    def test_binance_cadence_batches_what_binance_batches(self) -> None:
+        """cadence="binance": ten seconds bring every trade, but a 1m kline every 2 s, a
+        ticker and a 1 s kline every second, partial depth at its speed; "tick" sends all
+        at every tick."""
+        names = [
+            "btcusdt@trade",
+            "btcusdt@kline_1m",
+            "btcusdt@kline_1s",
+            "btcusdt@ticker",
+            "btcusdt@depth5",
+            "btcusdt@depth5@100ms",
+        ]
+        counts = {}
+        for cadence in ("binance", "tick"):
+            mem = self.memory(event_interval=0.05, cadence=cadence)
+            client = StreamClient(mem.reactor, mem.endpoints)
+            moments: dict[str, set[float]] = {name: set() for name in names}
+
+            def seen(stream: str, data: Any, m: Any = moments, clock: Any = mem.reactor) -> None:
+                m[stream].add(clock.seconds())
+
+            mem.result_of(client.subscribe(names, seen))
+            mem.advance(10.0)
+            counts[cadence] = [len(moments[name]) for name in names]  # instants it went out
+            mem.result_of(client.close())
+        trades, *batched = counts["binance"]
+        self.assertGreaterEqual(trades, 190)
+        for count, expected in zip(batched, [5, 10, 10, 10, 100], strict=True):
+            self.assertIn(count, (expected, expected + 1))
+        self.assertEqual(counts["tick"], [counts["tick"][0]] * len(names))
+        with self.assertRaisesRegex(ValueError, "cadence must be one of tick, binance"):
+            self.memory(cadence="real")
+
+    def test_a_kline_batched_at_binances_cadence_still_closes_with_all_its_trades(self) -> None:
+        """Between its 2 s updates a kline still absorbs every trade, and its final
+        message (x: true) goes out when it closes, not at the next update."""
+        mem = self.memory(event_interval=0.05, cadence="binance")
+        client = StreamClient(mem.reactor, mem.endpoints)
+        klines: list[dict] = []
+        trades: list[dict] = []
+        streams = ["btcusdt@kline_1m", "btcusdt@trade"]
+        route = {"btcusdt@kline_1m": klines, "btcusdt@trade": trades}
+        mem.result_of(client.subscribe(streams, lambda s, d: route[s].append(d)))
+        mem.advance(125.0)
+        closed = [k["k"] for k in klines if k["k"]["x"]]
+        self.assertEqual(len(closed), 2)
+        last = closed[-1]
+        inside = [t for t in trades if last["t"] <= t["T"] <= last["T"]]
+        self.assertEqual(int(last["n"]), len(inside))  # every trade of its minute counted
+        mem.result_of(client.close())
+
+    def test_strict_symbols_know_only_their_symbols(self) -> None:
+        """strict_symbols=True: an unlisted symbol's stream stays silent and REST answers
+        -1121 "Invalid symbol." as Binance does (by default a subscription invents it)."""
+        mem = self.memory(event_interval=0.05, symbols=["btcusdt"], strict_symbols=True)
+        client = StreamClient(mem.reactor, mem.endpoints)
+        seen: list[str] = []
+        both = ["btcusdt@trade", "xyzusdt@trade"]
+        mem.result_of(client.subscribe(both, lambda s, d: seen.append(s)))
+        mem.advance(1.0)
+        self.assertEqual(set(seen), {"btcusdt@trade"})
+        rest = RestClient(mem.reactor, mem.endpoints.rest_url, http=mem.http)
+        with self.assertRaises(BinanceAPIError) as refused:
+            mem.result_of(rest.request("GET", "/api/v3/depth", {"symbol": "XYZUSDT"}))
+        error = refused.exception
+        self.assertEqual((error.status, error.code, error.msg), (400, -1121, "Invalid symbol."))
+        book = mem.result_of(rest.request("GET", "/api/v3/depth", {"symbol": "BTCUSDT"}))
+        self.assertGreater(book["lastUpdateId"], 0)
+        mem.result_of(client.close())
 
     def test_a_drop_is_followed_by_a_reconnect_on_the_clock(self) -> None:
         """drop_all: the client is back after its backoff delay, on the in-memory clock."""

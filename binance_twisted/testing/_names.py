@@ -37,6 +37,7 @@ __all__ = [
     "BadURL",
     "ConnectionURL",
     "StreamSpec",
+    "cadence_ms",
     "is_symbol",
     "is_well_formed",
     "parse_connection_url",
@@ -133,6 +134,39 @@ def is_symbol(symbol: str) -> bool:
     Uppercase symbols are well-formed in a stream name but never get data, like on Binance.
     """
     return symbol.isalnum() and symbol == symbol.lower()
+
+
+#: how often Binance sends each kind of stream (ms), where it batches; the rest (trades,
+#: book tickers) goes out as things happen
+_CADENCE_MS = {
+    "kline": 2000,
+    "ticker": 1000,
+    "miniTicker": 1000,
+    "windowTicker": 1000,
+    "allMiniTicker": 1000,
+    "allWindowTicker": 1000,
+    "avgPrice": 1000,
+    "referencePrice": 1000,
+    "partialDepth": 1000,
+    "markPrice": 3000,
+    "allMarkPrice": 3000,
+}
+_SPEED = re.compile(r"@(\d+)ms$")
+
+
+def cadence_ms(name: str, spec: StreamSpec) -> int:
+    """How often Binance sends ``name``, in ms: ``@100ms`` and ``@1s`` suffixes, 1 s klines,
+    else the kind's cadence; 0 for streams sent as things happen. (Diff depth is 0 here: the
+    fake sends each tick's changes as one event, which keeps its ids continuous.)"""
+    base = _CADENCE_MS.get(spec.kind, 0)
+    if not base:
+        return 0
+    speed = _SPEED.search(name)
+    if speed is not None:
+        return int(speed[1])
+    if name.endswith("@1s") or (spec.kind == "kline" and spec.interval == "1s"):
+        return 1000
+    return base
 
 
 @functools.lru_cache(maxsize=16384)

@@ -32,6 +32,11 @@ _POLL_INTERVAL = 0.01
 _KEY_TYPES = ("HMAC", "RSA", "Ed25519")
 
 
+#: ``"tick"``: every stream publishes at every market tick (fast tests); ``"binance"``:
+#: klines every 2 s, tickers every second, partial depth at its speed… as Binance does
+_CADENCES = ("tick", "binance")
+
+
 class FakeBinance(Faults):
     """An in-process, scriptable Binance server on 127.0.0.1: streams, WebSocket API, REST.
 
@@ -58,6 +63,12 @@ class FakeBinance(Faults):
     futures trading and account methods from the simulated market and each account's
     balances and orders, sending the user-data events Binance would. See
     ``docs/testing.rst``.
+
+    Realism you may want off in fast tests, and on in scripts: ``cadence="binance"`` sends
+    klines every 2 s, tickers every second and partial depth at its speed, as Binance does
+    (the default ``"tick"`` publishes every stream at every market tick); with
+    ``strict_symbols=True`` only ``symbols`` exist: another symbol's streams stay silent and
+    requests about it get -1121 "Invalid symbol." (by default a subscription invents it).
 
     Time: every timer of the fake and every time it reports runs on ``clock``: server
     pings and pong deadlines, market ticks, connection lifetimes, the incoming-frame window,
@@ -124,6 +135,8 @@ class FakeBinance(Faults):
         listen_key_validity: float = 3600.0,
         us_listen_keys: bool = False,
         logon_key_types: Iterable[str] = ("Ed25519",),
+        cadence: str = "tick",
+        strict_symbols: bool = False,
     ) -> None:
         if reactor is None:
             from twisted.internet import reactor
@@ -150,6 +163,8 @@ class FakeBinance(Faults):
             lifetime=lifetime,
             close_on_invalid_stream=close_on_invalid_stream,
         )
+        if cadence not in _CADENCES:
+            raise ValueError(f"cadence must be one of {', '.join(_CADENCES)}, not {cadence!r}")
         key_types = frozenset(logon_key_types)
         if not key_types <= set(_KEY_TYPES):
             raise ValueError(f"logon_key_types must be among {_KEY_TYPES}, not {key_types!r}")
@@ -163,6 +178,8 @@ class FakeBinance(Faults):
             listen_key_validity=listen_key_validity,
             us_listen_keys=us_listen_keys,
             logon_key_types=key_types,
+            cadence=cadence,
+            strict_symbols=bool(strict_symbols),
         )
         #: The test CA's certificate when ``tls=True`` (after :meth:`start`), else ``None``.
         self.trust_root: Certificate | None = None

@@ -26,7 +26,7 @@ from binance_twisted.testing._events import depth_event, render
 from binance_twisted.testing._exchange import Exchange
 from binance_twisted.testing._limits import ConnectionPolicy
 from binance_twisted.testing._market import Levels, Market, SymbolMarket
-from binance_twisted.testing._names import ROUTES, recognise
+from binance_twisted.testing._names import ROUTES, StreamSpec, cadence_ms, recognise
 from binance_twisted.testing._subscriptions import Subscriptions
 from binance_twisted.testing._userdata import PREFIX_PRODUCTS, UserData
 
@@ -126,6 +126,8 @@ class ServerState:
         listen_key_validity: float = 3600.0,
         us_listen_keys: bool = False,
         logon_key_types: frozenset[str] = frozenset({"Ed25519"}),
+        cadence: str = "tick",
+        strict_symbols: bool = False,
     ) -> None:
         #: every timer and time stamp of the fake (the sockets' reactor is not needed here)
         self.clock = clock
@@ -158,6 +160,11 @@ class ServerState:
         self.userdata.exchange = self.exchange
         #: Symbols the WebSocket API has asked about: they tick like subscribed ones.
         self.touched: set[str] = set()
+        #: "binance": klines, tickers, partial depth… at Binance's cadence; "tick": every tick
+        self.cadence = cadence
+        #: only ``symbols`` have markets (a stream of another is silent, requests get -1121)
+        self.strict_symbols = strict_symbols
+        self._published: dict[str, int] = {}  # stream → the cadence window it last went out in
         self._weights: dict[str, tuple[int, int]] = {}
         self._next_id = 1
         self._ticks = 0
@@ -241,7 +248,7 @@ class ServerState:
         streams = []
         for name, listeners in self.subscriptions.by_stream():
             spec = recognise(name, futures=True)
-            if spec is None:
+            if spec is None or not self._has_market(spec):
                 continue
             if recognise(name) is None:  # futures-only: silent on the Spot paths
                 listeners = [c for c in listeners if c.route in ROUTES]
@@ -265,10 +272,32 @@ class ServerState:
             if spec.kind == "depth" and spec.symbol is not None:
                 self._publish_depth(name, spec.symbol, listeners, now, plans[spec.symbol])
                 continue
-            for payload in render(spec, self.market, self.symbols, now, tick):
-                self.deliver(name, payload, listeners)
+            # rendered at every tick, so that candles absorb every trade; sent when due (a
+            # kline's close always falls on a new window: intervals are whole windows)
+            payloads = render(spec, self.market, self.symbols, now, tick)
+            if self._due(name, spec, now):
+                for payload in payloads:
+                    self.deliver(name, payload, listeners)
         for symbol, plan in plans.items():
             self.book_faults.finish(symbol, plan)
+
+    def _has_market(self, spec: StreamSpec) -> bool:
+        """Unless ``strict_symbols``, every well-formed symbol gets one when asked about."""
+        return not (
+            self.strict_symbols and spec.symbol is not None and spec.symbol not in self.symbols
+        )
+
+    def _due(self, name: str, spec: StreamSpec, now: int) -> bool:
+        """Whether ``name`` goes out at this tick: always, or at Binance's cadence when this
+        tick opens a new window of it."""
+        every = cadence_ms(name, spec) if self.cadence == "binance" else 0
+        if not every:
+            return True
+        window = now // every
+        if self._published.get(name) == window:
+            return False
+        self._published[name] = window
+        return True
 
     def _publish_depth(
         self, name: str, symbol: str, listeners: list[Peer], now: int, plan: DepthPlan
@@ -308,8 +337,13 @@ class ServerState:
         self.record("book-fault-applied", None, {"fault": fault, "symbol": market.name, **detail})
 
     def knows(self, symbol: str) -> bool:
-        """Whether a lowercase symbol has (or may get) a market: listed or subscribed to."""
-        if symbol in self.symbols or symbol in self.market:
+        """Whether a lowercase symbol has (or may get) a market: listed, or (unless
+        ``strict_symbols``) subscribed to."""
+        if symbol in self.symbols:
+            return True
+        if self.strict_symbols:
+            return False
+        if symbol in self.market:
             return True
         for name, _ in self.subscriptions.by_stream():
             spec = recognise(name, futures=True)
