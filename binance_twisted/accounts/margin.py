@@ -15,6 +15,7 @@ from twisted.internet import defer
 from binance_twisted.accounts.listenkeys import create_listen_token
 from binance_twisted.rest import RestClient
 from binance_twisted.wsapi.connection import WebSocketAPI
+from binance_twisted.wsapi.userdata import UserDataSubscription
 
 __all__ = ["subscribe_margin"]
 
@@ -26,7 +27,7 @@ def subscribe_margin(
     *,
     symbol: str | None = None,
     on_error: Callable[[Exception], Any] | None = None,
-) -> defer.Deferred:
+) -> defer.Deferred[UserDataSubscription]:
     """Cross-margin (or, with ``symbol``, isolated-margin) user data via a listenToken.
 
     ``rest`` must be signed (API key and secret) on the Spot REST base (``/sapi``). Fires

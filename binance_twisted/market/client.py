@@ -78,7 +78,7 @@ class Subscription:
         """The streams this subscription receives, in the order they were added."""
         return tuple(self._streams)
 
-    def add(self, streams: Iterable[str] | str) -> defer.Deferred:
+    def add(self, streams: Iterable[str] | str) -> defer.Deferred[Subscription]:
         """Receive more streams; fires with this subscription once Binance confirmed them."""
         self._check_active()
         names = self._client._check_names(streams)
@@ -86,13 +86,13 @@ class Subscription:
         d.addCallback(lambda _: self)
         return d
 
-    def remove(self, streams: Iterable[str] | str) -> defer.Deferred:
+    def remove(self, streams: Iterable[str] | str) -> defer.Deferred[None]:
         """Stop receiving some streams; fires once Binance confirmed the UNSUBSCRIBE."""
         self._check_active()
         names = self._client._check_names(streams)
         return self._client._detach(self, [n for n in names if n in self._streams])
 
-    def unsubscribe(self) -> defer.Deferred:
+    def unsubscribe(self) -> defer.Deferred[None]:
         """Stop receiving everything; the handle is inactive afterwards."""
         if not self.active:
             return defer.succeed(None)
@@ -212,7 +212,7 @@ class StreamClient:
         """Counters per connection name: messages, bytes, errors, reconnects, last message…"""
         return {c.name: {**c.stats.as_dict(), "state": c.state} for c in self._connections}
 
-    def list_subscriptions(self) -> defer.Deferred:
+    def list_subscriptions(self) -> defer.Deferred[list[str]]:
         """Ask Binance (LIST_SUBSCRIPTIONS) what every open connection carries; sorted."""
         asked = [c.request("LIST_SUBSCRIPTIONS") for c in self._connections if c.connected]
         d = defer.gatherResults(asked, consumeErrors=True)
@@ -220,7 +220,7 @@ class StreamClient:
         d.addErrback(_first_error)
         return d
 
-    def close(self) -> defer.Deferred:
+    def close(self) -> defer.Deferred[None]:
         """Close every connection and deactivate every subscription; fires when all are gone."""
         self._closed = True
         for subscription in self._subscriptions:
@@ -234,8 +234,7 @@ class StreamClient:
             self._closing[connection] = _owners(connection)
             connection.routes.clear()
         d = defer.gatherResults([c.close() for c in connections], consumeErrors=True)
-        d.addCallback(lambda _: self._closing.clear())
-        return d
+        return d.addCallback(lambda _: self._closing.clear())
 
     # -- planning ----------------------------------------------------------------------------
 

@@ -212,7 +212,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
                 self._start()
         return d
 
-    def sync_time(self) -> defer.Deferred:
+    def sync_time(self) -> defer.Deferred[float]:
         """Ask Binance for its time (``time``) and keep the offset for signed timestamps."""
         sent = self._reactor.seconds()
         d = self.request("time")
@@ -231,7 +231,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         *,
         on_error: Callable[[Exception], Any] | None = None,
         logon: bool = False,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[UserDataSubscription]:
         """Receive this key's Spot user data; fires with a :class:`UserDataSubscription`.
 
         Default: ``userDataStream.subscribe.signature`` (any key type, no logon). With
@@ -249,7 +249,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         on_event: Callable[[dict], Any],
         *,
         on_error: Callable[[Exception], Any] | None = None,
-    ) -> defer.Deferred:
+    ) -> defer.Deferred[UserDataSubscription]:
         """Margin user data: ``token_source()`` fires with ``(listenToken, expiration_ms)``.
 
         The token is renewed (a new one subscribed) well before it expires, and after every
@@ -408,7 +408,9 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
                 self._draining.discard(proto)
                 close_session(proto)
 
-    def _add_subscription(self, subscription: UserDataSubscription) -> defer.Deferred:
+    def _add_subscription(
+        self, subscription: UserDataSubscription
+    ) -> defer.Deferred[UserDataSubscription]:
         self._subscriptions.append(subscription)
         if self._state == "idle":
             self._start()
