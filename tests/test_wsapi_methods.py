@@ -89,6 +89,8 @@ EXPECTED: dict[str, tuple[str, bool, str]] = {
     "ws_futures_create_order": ("order.place", True, "futures"),
     "ws_futures_edit_order": ("order.modify", True, "futures"),
     "ws_futures_cancel_order": ("order.cancel", True, "futures"),
+    "ws_futures_create_algo_order": ("algoOrder.place", True, "futures"),
+    "ws_futures_cancel_algo_order": ("algoOrder.cancel", True, "futures"),
     "ws_futures_get_order": ("order.status", True, "futures"),
     "ws_futures_v2_account_position": ("v2/account.position", True, "futures"),
     "ws_futures_account_position": ("account.position", True, "futures"),
@@ -115,6 +117,7 @@ ONE_OF: dict[str, tuple[str, ...]] = {
     "ws_futures_edit_order": ("orderId", "origClientOrderId"),
     "ws_futures_cancel_order": ("orderId", "origClientOrderId"),
     "ws_futures_get_order": ("orderId", "origClientOrderId"),
+    "ws_futures_cancel_algo_order": ("algoId", "clientAlgoId"),
 }
 
 

@@ -22,6 +22,7 @@ import attrs
 
 from binance_twisted.testing import _userevents
 from binance_twisted.testing._errors import ApiError, mandatory
+from binance_twisted.testing._futures_algo import AlgoBook
 from binance_twisted.testing._limits import orders_limit
 from binance_twisted.testing._market import E8, decimal
 from binance_twisted.testing._params import Reader, not_required
@@ -123,6 +124,7 @@ class FuturesAccount:
         self.orders: dict[tuple[str, int], FuturesOrder] = {}
         self.update_time = 0
         self.placed: deque[int] = deque()
+        self.algos = AlgoBook()
 
     def find(self, symbol: str, order_id: int | None, client_id: str | None) -> FuturesOrder | None:
         if order_id is not None:

@@ -24,6 +24,8 @@ from binance_twisted.testing._wsapi_account import (
 from binance_twisted.testing._wsapi_call import Method
 from binance_twisted.testing._wsapi_futures import (
     futures_account_status,
+    futures_algo_cancel,
+    futures_algo_place,
     futures_balance,
     futures_book,
     futures_cancel,
@@ -141,6 +143,8 @@ FUTURES: dict[str, Method] = {
     "order.place": Method(futures_place, 0, signed=True, orders=True),
     "order.modify": Method(futures_modify, 1, signed=True, orders=True),
     "order.cancel": Method(futures_cancel, 1, signed=True),
+    "algoOrder.place": Method(futures_algo_place, 0, signed=True, orders=True),
+    "algoOrder.cancel": Method(futures_algo_cancel, 1, signed=True),
     "order.status": Method(futures_status, 1, signed=True),
     "account.position": Method(futures_positions(1), 5, signed=True),
     "v2/account.position": Method(futures_positions(2), 5, signed=True),

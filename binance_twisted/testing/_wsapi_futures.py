@@ -10,6 +10,7 @@ from typing import Any
 from binance_twisted.testing import _futures, _futures_matching, _futures_wallet
 from binance_twisted.testing import _marketdata as md
 from binance_twisted.testing._errors import ApiError
+from binance_twisted.testing._futures_algo import read_algo_order
 from binance_twisted.testing._market import SymbolMarket
 from binance_twisted.testing._params import either
 from binance_twisted.testing._trading import (
@@ -119,6 +120,7 @@ def futures_modify(call: Call) -> Any:
     qty = r.amount("quantity", required=True)
     price = r.amount("price", required=True)
     r.choice("priceMatch", _futures.PRICE_MATCH)
+    modify_id = r.integer("modifyId")  # since 2026-07: echoed in the answer
     r.finish()
     assert side is not None and qty is not None and price is not None
     order = account.futures.find(symbol, order_id, client_id)
@@ -126,6 +128,8 @@ def futures_modify(call: Call) -> Any:
         account.futures, order, market, side, qty, price, call.now
     )
     call.placed = 1
+    if modify_id is not None:
+        answer = {**answer, "modifyId": modify_id}
     return answer
 
 
@@ -134,6 +138,32 @@ def futures_cancel(call: Call) -> Any:
     call.reader.finish()
     order = account.futures.find(symbol, order_id, client_id)
     answer, call.events = _futures_matching.cancel(account.futures, order, call.now)
+    return answer
+
+
+def futures_algo_place(call: Call) -> Any:
+    account = call.auth()
+    r = call.reader
+    symbol = r.symbol()
+    order = read_algo_order(r)
+    r.finish()
+    assert symbol is not None
+    call.market(symbol)
+    _check_futures_rate(account, call.now)
+    answer, call.events = account.futures.algos.place(symbol, order, call.now)
+    call.placed = 1
+    return answer
+
+
+def futures_algo_cancel(call: Call) -> Any:
+    account = call.auth()
+    r = call.reader
+    algo_id = r.integer("algoId")
+    client_id = r.string("clientAlgoId")
+    if algo_id is None and client_id is None:
+        raise either("algoId", "clientAlgoId")
+    r.finish()
+    answer, call.events = account.futures.algos.cancel(algo_id, client_id, call.now)
     return answer
 
 

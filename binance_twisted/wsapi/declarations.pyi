@@ -273,12 +273,45 @@ class Declarations(Generic[Result]):
         recvWindow: Any = ...,
     ) -> Result: ...
     def ws_futures_account_status(self, *, recvWindow: Any = ...) -> Result: ...
+    def ws_futures_cancel_algo_order(
+        self,
+        *,
+        algoId: Any = ...,
+        clientAlgoId: Any = ...,
+        recvWindow: Any = ...,
+    ) -> Result: ...
     def ws_futures_cancel_order(
         self,
         *,
         symbol: Any,
         orderId: Any = ...,
         origClientOrderId: Any = ...,
+        recvWindow: Any = ...,
+    ) -> Result: ...
+    def ws_futures_create_algo_order(
+        self,
+        *,
+        algoType: Any,
+        symbol: Any,
+        side: Any,
+        type: Any,
+        positionSide: Any = ...,
+        timeInForce: Any = ...,
+        quantity: Any = ...,
+        price: Any = ...,
+        triggerPrice: Any = ...,
+        workingType: Any = ...,
+        priceMatch: Any = ...,
+        closePosition: Any = ...,
+        priceProtect: Any = ...,
+        reduceOnly: Any = ...,
+        activatePrice: Any = ...,
+        activationPrice: Any = ...,
+        callbackRate: Any = ...,
+        clientAlgoId: Any = ...,
+        selfTradePreventionMode: Any = ...,
+        goodTillDate: Any = ...,
+        newOrderRespType: Any = ...,
         recvWindow: Any = ...,
     ) -> Result: ...
     def ws_futures_create_order(
@@ -315,6 +348,7 @@ class Declarations(Generic[Result]):
         orderId: Any = ...,
         origClientOrderId: Any = ...,
         priceMatch: Any = ...,
+        modifyId: Any = ...,
         recvWindow: Any = ...,
     ) -> Result: ...
     def ws_futures_get_all_tickers(self, *, symbol: Any = ...) -> Result: ...

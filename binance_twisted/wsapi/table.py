@@ -230,6 +230,12 @@ _FUTURES_ORDER = (
     "closePosition activationPrice callbackRate workingType priceProtect newOrderRespType "
     "priceMatch selfTradePreventionMode goodTillDate"
 )
+#: Binance's pages call the trailing stop's activation price both ways: either is passed on
+_FUTURES_ALGO_ORDER = (
+    "positionSide timeInForce quantity price triggerPrice workingType priceMatch "
+    "closePosition priceProtect reduceOnly activatePrice activationPrice callbackRate "
+    "clientAlgoId selfTradePreventionMode goodTillDate newOrderRespType"
+)
 _TICKER_LIST = "symbol symbols"
 
 _TABLE = (
@@ -599,11 +605,29 @@ _TABLE = (
         "ws_futures_edit_order",
         "order.modify",
         "symbol side quantity price",
-        "orderId origClientOrderId priceMatch",
+        "orderId origClientOrderId priceMatch modifyId",
         signed=True,
         market="futures",
         one_of=_BY_ORDER_ID,
-        summary="Modify a LIMIT order.",
+        summary="Modify a LIMIT order (``modifyId``, since 2026-07, is echoed in the result).",
+    ),
+    _row(
+        "ws_futures_create_algo_order",
+        "algoOrder.place",
+        "algoType symbol side type",
+        _FUTURES_ALGO_ORDER,
+        signed=True,
+        market="futures",
+        summary="Place a conditional (algo) order: STOP, TAKE_PROFIT, TRAILING_STOP_MARKET….",
+    ),
+    _row(
+        "ws_futures_cancel_algo_order",
+        "algoOrder.cancel",
+        optional="algoId clientAlgoId",
+        signed=True,
+        market="futures",
+        one_of=("algoId clientAlgoId",),
+        summary="Cancel an algo order.",
     ),
     _row(
         "ws_futures_cancel_order",
