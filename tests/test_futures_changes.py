@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.trial.unittest import TestCase
 
 from binance_twisted.accounts import ListenKeys, ListenKeyStream
 from binance_twisted.errors import BinanceAPIError
 from binance_twisted.testing import FakeBinance
 from binance_twisted.wsapi import WebSocketAPI
-from tests.support import asynchronous
+from tests.support import asynchronous, wait_until
 from tests.test_accounts import API_KEY, SECRET, Collected
 
 
@@ -24,6 +24,9 @@ class FuturesChangesTests(TestCase):
         fake = FakeBinance(reactor, event_interval=None)
         await fake.start()
         self.addCleanup(fake.stop)
+        # after the clients closed, before the fake stops: their sessions end with a close
+        # handshake, whose timers must be gone when the test ends
+        self.addCleanup(lambda: defer.ensureDeferred(wait_until(lambda: not fake.connections)))
         self.account = fake.add_account(API_KEY, secret=SECRET)
         api = WebSocketAPI.futures(
             reactor, fake.endpoints, api_key=API_KEY, private_key_or_secret=SECRET

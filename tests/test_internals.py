@@ -126,6 +126,28 @@ class AutobahnTests(SynchronousTestCase):
         self.assertEqual(client.messages, [(b"".join(c), b) for c, b, _ in client.ends])
         self.assertEqual(client.data_after_end, [None, None])
 
+    def test_the_parser_state_the_fast_path_reads(self) -> None:
+        """_core/protocol.py:dataReceived takes over between frames: it reads ``data``,
+        ``current_frame`` (``length``), ``current_frame_masker.pointer()``,
+        ``inside_message`` and ``maxMessagePayloadSize``, and hands bytes to
+        ``_dataReceived``. Mid-frame and mid-message, they say so."""
+        client, _, _ = _converse([], maxMessagePayloadSize=12345)
+        self.assertEqual(client.state, WebSocketProtocol.STATE_OPEN)
+        self.assertEqual(
+            (client.data, client.current_frame, client.inside_message), (b"", None, False)
+        )
+        self.assertEqual(client.maxMessagePayloadSize, 12345)
+        client._dataReceived(b"\x01\x05hel")  # a first fragment, cut inside its payload
+        self.assertTrue(client.inside_message)
+        self.assertEqual(client.current_frame.length, 5)
+        self.assertEqual(client.current_frame_masker.pointer(), 3)
+        self.assertEqual(client.data, b"")
+        client._dataReceived(b"lo\x80\x01!\x81")  # its rest, the last fragment, a head byte
+        self.assertEqual(client.messages, [(b"hello!", False)])
+        self.assertEqual(
+            (client.data, client.current_frame, client.inside_message), (b"\x81", None, False)
+        )
+
     def test_failed_by_me_is_set_when_autobahn_fails_the_connection(self) -> None:
         """failedByMe means "autobahn failed this connection": _core/protocol.py:onMessageEnd."""
         client, _, _ = _converse([])

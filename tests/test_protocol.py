@@ -8,6 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from binance_twisted._json import dumps
 from binance_twisted.events import EventKind
+from binance_twisted.testing._protocol import ReactorTimer
 from tests.support import Harness, trade
 
 TRADES = "btcusdt@trade"
@@ -34,6 +35,9 @@ def converse(
     server_factory.setProtocolOptions(autoFragmentSize=fragment_size)
     server = server_factory.buildProtocol(None)
     factory = harness.connection._factory
+    # autobahn's own timers (handshake, close) on the harness clock, not the global reactor,
+    # where the close timer of a failed session would outlive the test
+    factory._batched_timer = ReactorTimer(harness.clock)
     factory.startedConnecting(harness.connector_of(factory))
     client = factory.buildProtocol(None)
     pump = iosim.connect(server, iosim.makeFakeServer(server), client, iosim.makeFakeClient(client))
