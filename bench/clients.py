@@ -15,9 +15,15 @@ prints one JSON line and exits. Kinds:
 ``bt-stdlib``
     The same with ``import orjson`` made to fail, so ``binance_twisted._json`` falls back
     to the stdlib ``json`` module.
+``bt-legacy``
+    binance-twisted's drop-in ``BinanceSocketManager`` (``start_multiplex_socket``), as a
+    0.x script uses it: the library's reactor in its own thread.
 ``legacy``
     python-binance 0.7.11's ``BinanceSocketManager`` (``start_multiplex_socket``), run
     with the interpreter of a venv that has it; its reactor runs in its own thread.
+``picows``
+    picows (Cython WebSocket on asyncio) + orjson, the fastest Python client we know:
+    the reference for issue 14's ratios (skipped, said so, where picows is not installed).
 
 Only the standard library is imported at module level, so the same file runs under the
 legacy venv's interpreter.
@@ -255,10 +261,84 @@ def run_legacy(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
     return {"json": f"ujson {ujson.__version__}", "utf8validate": True}
 
 
+def run_bt_legacy(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    import threading
+
+    from binance_twisted import BinanceSocketManager, _json
+
+    callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
+    done = threading.Event()
+    meter.on_done = done.set
+
+    def on_message(message: dict) -> None:  # the legacy shape: the whole envelope
+        callback(message["stream"], message["data"])
+
+    manager = BinanceSocketManager(None)
+    manager.STREAM_URL = f"ws://127.0.0.1:{args.port}/"
+    manager.start_multiplex_socket([SCENARIO_STREAMS[args.scenario]], on_message)
+    manager.start()
+    done.wait(args.timeout)
+    stats = next(iter(manager.stats().values()), {})
+    manager.close()
+    return {
+        "json": "orjson" if _json.FAST else "json (stdlib)",
+        "utf8validate": False,
+        "stats_messages": stats.get("messages"),
+    }
+
+
+def run_picows(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    import asyncio
+
+    import orjson
+    from picows import WSListener, WSMsgType, ws_connect
+
+    callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
+    loads = orjson.loads
+    text, ping = WSMsgType.TEXT, WSMsgType.PING
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type is text:
+                message = loads(frame.get_payload_as_memoryview())
+                callback(message["stream"], message["data"])
+            elif frame.msg_type is ping:
+                transport.send_pong(frame.get_payload_as_bytes())
+
+    async def run() -> None:
+        done = asyncio.Event()
+        meter.on_done = done.set
+        url = f"ws://127.0.0.1:{args.port}/stream?streams={SCENARIO_STREAMS[args.scenario]}"
+        transport, _ = await ws_connect(Listener, url)
+        try:
+            await asyncio.wait_for(done.wait(), args.timeout)
+        finally:
+            transport.disconnect()
+
+    asyncio.run(run())
+    import picows
+
+    return {
+        "json": f"orjson {orjson.__version__}",
+        "utf8validate": False,
+        "picows": picows.__version__,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="one benchmark client (see module doc)")
     parser.add_argument(
-        "kind", choices=["baseline", "baseline-noutf8", "bt", "bt-stdlib", "bt-record", "legacy"]
+        "kind",
+        choices=[
+            "baseline",
+            "baseline-noutf8",
+            "bt",
+            "bt-stdlib",
+            "bt-record",
+            "bt-legacy",
+            "legacy",
+            "picows",
+        ],
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
@@ -271,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     meter = Meter(args.count, lambda: None, args.profile)
     if args.kind.startswith("baseline"):
         extra = run_baseline(args, meter, utf8validate=args.kind == "baseline")
+    elif args.kind == "bt-legacy":
+        extra = run_bt_legacy(args, meter)
+    elif args.kind == "picows":
+        extra = run_picows(args, meter)
     elif args.kind.startswith("bt"):
         extra = run_bt(
             args, meter, stdlib_json=args.kind == "bt-stdlib", record=args.kind == "bt-record"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import platform
@@ -36,14 +37,25 @@ HERE = Path(__file__).resolve().parent
 SERVER = HERE / "server.py"
 CLIENTS = HERE / "clients.py"
 
-CLIENT_ORDER = ["baseline", "baseline-noutf8", "bt", "bt-stdlib", "bt-record", "legacy"]
+CLIENT_ORDER = [
+    "baseline",
+    "baseline-noutf8",
+    "bt",
+    "bt-stdlib",
+    "bt-record",
+    "bt-legacy",
+    "legacy",
+    "picows",
+]
 LABELS = {
     "baseline": "baseline: raw autobahn + stdlib json (autobahn defaults)",
     "baseline-noutf8": "baseline, utf8validateIncoming=False",
     "bt": "binance-twisted (orjson)",
     "bt-stdlib": "binance-twisted (stdlib json)",
     "bt-record": "binance-twisted (orjson), recording every frame",
+    "bt-legacy": "binance-twisted legacy BinanceSocketManager (orjson)",
     "legacy": "python-binance 0.7.11 BinanceSocketManager",
+    "picows": "picows + orjson (asyncio)",
 }
 SCENARIO_TITLES = {
     "trade": "btcusdt@trade, ~170-byte frames",
@@ -367,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
                 failures[("legacy", scenario)] = why
         else:
             pythons["legacy"] = legacy_python
+    if "picows" in kinds and importlib.util.find_spec("picows") is None:
+        why = "picows is not installed: pip install picows"
+        log(f"picows client unavailable: {why}")
+        kinds = [k for k in kinds if k != "picows"]
+        for scenario in scenarios:
+            failures[("picows", scenario)] = why
     all_kinds = [k for k in CLIENT_ORDER if k in args.clients.split(",")]
 
     results: dict[tuple[str, str], list[dict]] = {}
