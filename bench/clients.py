@@ -40,8 +40,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-SCENARIO_STREAMS = {"trade": "btcusdt@trade", "depth": "btcusdt@depth@100ms"}
-SCENARIO_FIELD = {"trade": "t", "depth": "u"}  # the one field every callback reads
+SCENARIO_STREAMS = {
+    "trade": "btcusdt@trade",
+    "depth": "btcusdt@depth@100ms",
+    "arrays": "!miniTicker@arr",
+}
+SCENARIO_FIELD = {"trade": "t", "depth": "u", "arrays": -1}  # what every callback reads
 
 
 def cpu_seconds() -> float:
@@ -93,12 +97,13 @@ class Meter:
         }
 
 
-def make_callback(meter: Meter, field: str) -> Callable[[str, Any], None]:
-    """The user callback shared by every client: count, read one field."""
+def make_callback(meter: Meter, field: str | int) -> Callable[[str, Any], None]:
+    """The user callback shared by every client: count, read one field (of the last
+    element, for an array)."""
 
     def on_message(stream: str, data: Any) -> None:
         meter.seen += 1
-        meter.checksum += data[field]
+        meter.checksum += data[field] if type(field) is str else data[field]["E"]
         if meter.seen == 1:
             meter.first()
         elif meter.seen == meter.count:

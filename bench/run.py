@@ -60,6 +60,7 @@ LABELS = {
 SCENARIO_TITLES = {
     "trade": "btcusdt@trade, ~170-byte frames",
     "depth": "btcusdt@depth@100ms, 20 levels per side, ~1.4 KB frames",
+    "arrays": "!miniTicker@arr, 1,000 mini tickers, ~165 KB frames",
 }
 LEGACY_REQUIREMENT = "python-binance==0.7.11"
 FOREIGN_LIMIT = 0.15  # cores used by unrelated processes above which a run is repeated
@@ -334,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trade-count", type=int, help="frames in the trade scenario")
     parser.add_argument("--depth-count", type=int, help="frames in the depth scenario")
     parser.add_argument("--clients", default=",".join(CLIENT_ORDER), help="comma-separated")
-    parser.add_argument("--scenarios", default="trade,depth", help="comma-separated")
+    parser.add_argument(
+        "--scenarios", default="trade,depth,arrays", help="comma-separated (trade, depth, arrays)"
+    )
     parser.add_argument("--legacy-venv", type=Path, default=None, help="venv with 0.7.11")
     parser.add_argument("--timeout", type=float, default=120.0, help="per client run, seconds")
     parser.add_argument(
@@ -363,9 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     counts = {
         "trade": args.trade_count or (20_000 if args.quick else 200_000),
         "depth": args.depth_count or (5_000 if args.quick else 50_000),
+        "arrays": 100 if args.quick else 1_000,
     }
     kinds = [k for k in CLIENT_ORDER if k in args.clients.split(",")]
-    scenarios = [s for s in ("trade", "depth") if s in args.scenarios.split(",")]
+    scenarios = [s for s in ("trade", "depth", "arrays") if s in args.scenarios.split(",")]
     pythons = {kind: sys.executable for kind in kinds}
     failures: dict[tuple[str, str], str] = {}
     needs_legacy = "legacy" in kinds or args.profile == "legacy"

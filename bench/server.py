@@ -37,7 +37,11 @@ from twisted.logger import (
     textFileLogObserver,
 )
 
-SCENARIOS = {"trade": "btcusdt@trade", "depth": "btcusdt@depth@100ms"}
+SCENARIOS = {
+    "trade": "btcusdt@trade",
+    "depth": "btcusdt@depth@100ms",
+    "arrays": "!miniTicker@arr",
+}
 CHUNK_BYTES = 64 * 1024
 CHUNKS_PER_WRITE = 4
 START_MS = 1_763_769_600_000  # 2025-11-22T00:00:00Z, only a realistic-looking clock
@@ -97,9 +101,29 @@ def depth_payloads(count: int, levels: int = 20, seed: int = 2) -> Iterator[byte
         ).encode()
 
 
+def array_payloads(count: int, symbols: int = 1000, seed: int = 3) -> Iterator[bytes]:
+    """``!miniTicker@arr``: every symbol's mini ticker in one message (~160 KB)."""
+    rng = random.Random(seed)
+    names = [f"SYM{k:04d}USDT" for k in range(symbols)]
+    for i in range(count):
+        rows = []
+        for name in names:
+            close = rng.random() * 100
+            volume, quote = rng.random() * 1e6, rng.random() * 1e7
+            rows.append(
+                f'{{"e":"24hrMiniTicker","E":{START_MS + i * 1000},"s":"{name}",'
+                f'"c":"{close:.8f}","o":"{close * 0.99:.8f}","h":"{close * 1.01:.8f}",'
+                f'"l":"{close * 0.98:.8f}","v":"{volume:.2f}","q":"{quote:.2f}"}}'
+            )
+        yield ('{"stream":"!miniTicker@arr","data":[' + ",".join(rows) + "]}").encode()
+
+
+_PAYLOADS = {"trade": trade_payloads, "depth": depth_payloads, "arrays": array_payloads}
+
+
 def build_chunks(scenario: str, count: int) -> list[bytes]:
     """All frames of a run, framed and joined into ~CHUNK_BYTES pieces, in order."""
-    payloads = trade_payloads(count) if scenario == "trade" else depth_payloads(count)
+    payloads = _PAYLOADS[scenario](count)
     chunks: list[bytes] = []
     pending: list[bytes] = []
     size = 0

@@ -98,6 +98,10 @@ class _RequestHidingLog:
 
 _OPEN = WebSocketClientProtocol.STATE_OPEN
 _FIN_TEXT = 0x81  # FIN, no reserved bits, opcode 1 (text)
+#: a frame cut by the chunk's end and longer than this is left to autobahn, which gathers
+#: its pieces in a list (kept here, it would be copied again with every chunk that adds)
+_KEEP = 65536
+_READ_SIZE = 256 * 1024
 
 
 class SessionProtocol(WebSocketClientProtocol):
@@ -149,6 +153,14 @@ class SessionProtocol(WebSocketClientProtocol):
             message["params"] = params
         self.pacer.send(dumps(message))
         return d
+
+    def connectionMade(self) -> None:
+        # read up to 256 KiB per wakeup (Twisted's TCP default is 64 KiB): a burst of
+        # frames, or one big array message, takes a quarter of the reactor turns
+        transport: Any = self.transport
+        if hasattr(transport, "bufferSize"):
+            transport.bufferSize = _READ_SIZE
+        super().connectionMade()
 
     def onOpen(self) -> None:
         self.owner.session_opened(self)
@@ -233,7 +245,7 @@ class SessionProtocol(WebSocketClientProtocol):
                     break
             stop = start + length
             if stop > end:
-                if length > limit:
+                if length > _KEEP:  # a big frame: autobahn streams it in, joined once
                     break
                 self.data = data[offset:]  # the rest of the frame comes later
                 return
