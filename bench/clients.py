@@ -94,6 +94,8 @@ class Meter:
             "msgs_per_s": spans / wall if wall > 0 else None,
             "cpu_us_per_msg": cpu / spans * 1e6,
             "cpu_util": cpu / wall if wall > 0 else None,
+            # the process's peak resident memory so far (Linux reports KiB)
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
 
 

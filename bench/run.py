@@ -296,20 +296,21 @@ def summarise(results: dict, failures: dict, kinds: list[str], scenario: str) ->
     header = (
         "| client | JSON decoder | autobahn UTF-8 check | msgs/s (median, min-max) "
         "| \u00d7 baseline | CPU \u00b5s/msg median (best) | \u00d7 baseline | client CPU busy "
-        "| other load |"
+        "| peak RSS MB | other load |"
     )
-    rows += [header, "|" + "---|" * 9]
+    rows += [header, "|" + "---|" * 10]
     for kind in kinds:
         runs = results.get((kind, scenario), [])
         if not runs:
             why = failures.get((kind, scenario), "not run")
-            rows.append(f"| {LABELS[kind]} | n/a | n/a | n/a ({why}) |" + " n/a |" * 5)
+            rows.append(f"| {LABELS[kind]} | n/a | n/a | n/a ({why}) |" + " n/a |" * 6)
             continue
         rate = statistics.median(r["msgs_per_s"] for r in runs)
         cpu = statistics.median(r["cpu_us_per_msg"] for r in runs)
         best = min(r["cpu_us_per_msg"] for r in runs)
         busy = statistics.median(r["cpu_util"] for r in runs)
         foreign = max((r.get("foreign_cores") or 0.0) for r in runs)
+        rss = max((r.get("peak_rss_mb") or 0.0) for r in runs)
         rate_ratio = f"{rate / base_rate:.2f}" if base_rate else "n/a"
         cpu_ratio = f"{cpu / base_cpu:.2f}" if base_cpu else "n/a"
         low, high = min(r["msgs_per_s"] for r in runs), max(r["msgs_per_s"] for r in runs)
@@ -318,7 +319,7 @@ def summarise(results: dict, failures: dict, kinds: list[str], scenario: str) ->
         rate_text = f"{rate:,.0f}{spread if len(runs) > 1 else ''}"
         rows.append(
             f"| {LABELS[kind]} | {runs[0]['json']} | {check} | {rate_text} | {rate_ratio} "
-            f"| {cpu:.2f} ({best:.2f}) | {cpu_ratio} | {busy:.0%} | {foreign:.2f} |"
+            f"| {cpu:.2f} ({best:.2f}) | {cpu_ratio} | {busy:.0%} | {rss:.0f} | {foreign:.2f} |"
         )
     return rows
 
