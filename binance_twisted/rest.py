@@ -47,6 +47,7 @@ from twisted.web.client import (
 from twisted.web.http_headers import Headers
 
 from binance_twisted._core.bodies import excerpt, read_body
+from binance_twisted._core.policy import check_seconds
 from binance_twisted._core.tls import TrustRoot, check_plaintext, load_trust_root
 from binance_twisted._json import DECODE_ERRORS, loads
 from binance_twisted.errors import (
@@ -139,8 +140,7 @@ class RestClient:
                 f"recv_window must be None or a number of ms in (0, {_MAX_RECV_WINDOW_MS}], "
                 f"not {recv_window!r}"
             )
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        check_seconds("timeout", timeout)
         if (
             isinstance(max_body_size, bool)
             or not isinstance(max_body_size, int)

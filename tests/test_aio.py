@@ -302,7 +302,7 @@ class DepthCacheTests(TestCase):
             ({"ws_interval": 250}, "ws_interval must be None or one of 0, 100, 1000"),
             ({"limit": 0}, "limit must be an int from 1 to 5000"),
             ({"refresh_interval": -1}, r"refresh_interval must be None \(off\)"),
-            ({"sync_timeout": 0}, "sync_timeout must be seconds > 0"),
+            ({"sync_timeout": 0}, "sync_timeout must be a positive number of seconds"),
         ):
             with self.assertRaisesRegex(ValueError, message):
                 DepthCacheManager(None, "BNBBTC", reactor=reactor, **options)

@@ -267,7 +267,7 @@ class RecoveryTests(FakeBinanceTestCase):
         self.assertRegex(str(error), r"within 0.5 s \(timeout=\); spot-1: \d+ failed attempts")
         self.assertIn("refused", str(error).lower())
         self.assertEqual(client.stats(), {})  # withdrawn: nothing left retrying
-        with self.assertRaisesRegex(ValueError, "timeout must be None"):
+        with self.assertRaisesRegex(ValueError, "timeout must be a positive number of seconds"):
             client.subscribe(["btcusdt@trade"], print, timeout=0)
 
     @asynchronous

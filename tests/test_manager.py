@@ -458,6 +458,35 @@ class ThreadedManagerTests(ManagerTestCase):
         self.assertFalse(await self.in_user_thread(finish))
         self.assertNotIn("secret", repr(ThreadedWebsocketManager(api_key="k", api_secret="secret")))
 
+    @asynchronous
+    async def test_1x_futures_multiplex_on_usd_m_and_coin_m(self) -> None:
+        """start_futures_multiplex_socket: USD-M by default, COIN-M by futures_type (either
+        on its own connection), wrapped messages; another futures_type is refused."""
+        fake = await self.fake()
+        twm = self.manager(fake, cls=ThreadedWebsocketManager, endpoints=fake.endpoints)
+        usd, coin = Inbox(), Inbox()
+
+        class FuturesType:  # python-binance's binance.enums.FuturesType, as far as it matters
+            name = "COIN_M"
+
+        def user() -> tuple:
+            twm.start()
+            return (
+                twm.start_futures_multiplex_socket(usd, ["btcusdt@aggTrade"]),
+                twm.start_futures_multiplex_socket(coin, ["btcusd@trade"], FuturesType()),
+            )
+
+        names = await self.in_user_thread(user)
+        self.assertEqual(names, ("streams=btcusdt@aggTrade", "streams=btcusd@trade"))
+        await fake.wait_for(lambda: usd.messages and coin.messages)
+        self.assertEqual(usd.messages[0]["stream"], "btcusdt@aggTrade")
+        self.assertEqual(coin.messages[0]["stream"], "btcusd@trade")
+        self.assertEqual(
+            sorted(await self.in_user_thread(twm.stats)), ["coin_futures-1", "futures-1"]
+        )
+        with self.assertRaisesRegex(ValueError, "futures_type must be FuturesType.USD_M or"):
+            twm.start_futures_multiplex_socket(usd, ["btcusdt@trade"], "EUR_M")
+
 
 class ReactorThreadTests(ManagerTestCase):
     @asynchronous

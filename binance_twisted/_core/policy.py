@@ -8,13 +8,29 @@ import attrs
 
 from binance_twisted.venues import MarketProfile
 
-__all__ = ["VENUE", "ConnectionPolicy", "Overflow"]
+__all__ = ["VENUE", "ConnectionPolicy", "Overflow", "check_overflow", "check_seconds"]
 
 #: what a full delivery queue drops
 Overflow = Literal["drop_oldest", "drop_newest"]
 
 #: ``stall_timeout`` default: the limit the market's ping cadence calls for
 VENUE: Literal["venue"] = "venue"
+
+
+def check_seconds(name: str, value: object) -> None:
+    """A timeout is a positive, finite number of seconds (NaN and inf would never fire)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+def check_overflow(name: str, value: object) -> None:
+    """What a full queue drops: ``'drop_oldest'`` or ``'drop_newest'``."""
+    if value not in get_args(Overflow):
+        raise ValueError(f"{name} must be 'drop_oldest' or 'drop_newest', got {value!r}")
 
 
 def _positive(instance: object, attribute: attrs.Attribute, value: float | None) -> None:
@@ -100,10 +116,7 @@ class ConnectionPolicy:
 
     @queue_overflow.validator
     def _check_overflow(self, attribute: attrs.Attribute, value: str) -> None:
-        if value not in get_args(Overflow):
-            raise ValueError(
-                f"queue_overflow must be 'drop_oldest' or 'drop_newest', got {value!r}"
-            )
+        check_overflow("queue_overflow", value)
 
     @max_message_size.validator
     def _check_max_message_size(self, attribute: attrs.Attribute, value: int) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from twisted.internet import defer
 
+from binance_twisted._core.policy import check_seconds
 from binance_twisted.aio.loop import wait
 from binance_twisted.aio.manager import BinanceSocketManager
 from binance_twisted.aio.queue import ReadLoopClosed
@@ -70,8 +71,7 @@ class DepthCacheManager:
             raise TypeError(
                 f"options {', '.join(sorted(options))} are for a new manager; bm= given"
             )
-        if not (isinstance(sync_timeout, (int, float)) and sync_timeout > 0):
-            raise ValueError(f"sync_timeout must be seconds > 0, got {sync_timeout!r}")
+        check_seconds("sync_timeout", sync_timeout)
         refresh = refresh_seconds(refresh_interval, None)
         self._settings = cache_settings(self._market, limit, ws_interval, refresh)
         self._symbol = symbol

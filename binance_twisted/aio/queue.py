@@ -12,11 +12,11 @@ losses is reported again once the consumer has emptied the queue.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, get_args
+from typing import Any
 
 from twisted.internet import defer
 
-from binance_twisted._core.policy import Overflow
+from binance_twisted._core.policy import Overflow, check_overflow
 from binance_twisted.errors import error_message
 
 __all__ = ["MessageQueue", "ReadLoopClosed", "check_queue"]
@@ -28,8 +28,7 @@ def check_queue(size: int, overflow: str) -> None:
     """``max_queue_size`` and ``overflow`` as a manager is given them: ValueError if bad."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ValueError(f"max_queue_size must be an int >= 1, got {size!r}")
-    if overflow not in get_args(Overflow):
-        raise ValueError(f"overflow must be 'drop_oldest' or 'drop_newest', got {overflow!r}")
+    check_overflow("overflow", overflow)
 
 
 class ReadLoopClosed(Exception):

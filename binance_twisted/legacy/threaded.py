@@ -58,13 +58,9 @@ class ThreadedWebsocketManager(BinanceSocketManager):
     def start_futures_multiplex_socket(
         self, callback: Callable, streams: Iterable[str], futures_type: Any = None
     ) -> str | bool:
-        """Several USD-M futures streams on one key (1.x); messages are ``{stream, data}``.
+        """Several futures streams on one key (1.x); messages are ``{stream, data}``.
 
-        Only USD-M futures are served (``futures_type`` other than USD-M raises).
+        ``futures_type``: python-binance's ``FuturesType.USD_M`` (default) or ``COIN_M``.
         """
-        if futures_type is not None and getattr(futures_type, "value", futures_type) not in (
-            1,
-            "USD_M",
-        ):
-            raise ValueError(f"futures_type must be USD-M futures, got {futures_type!r}")
-        return self._start(plans.futures_multiplex(streams), callback)
+        market = plans.futures_market(futures_type)
+        return self._start(plans.on_market(plans.futures_multiplex(streams), market), callback)

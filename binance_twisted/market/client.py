@@ -18,7 +18,7 @@ from twisted.logger import Logger
 
 from binance_twisted import streams as stream_names
 from binance_twisted import venues
-from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.policy import ConnectionPolicy, check_seconds
 from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import ClientClosedError, RequestTimeoutError, callable_name
@@ -182,10 +182,8 @@ class StreamClient:
         the Deferred fails with :class:`~binance_twisted.errors.RequestTimeoutError` naming
         the attempts and the last error (otherwise it waits as long as retries go on).
         """
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
-        ):
-            raise ValueError(f"timeout must be None (wait) or seconds > 0, got {timeout!r}")
+        if timeout is not None:
+            check_seconds("timeout", timeout)
         if self._closed:
             raise ClientClosedError("this StreamClient is closed")
         if not callable(on_message):
@@ -277,12 +275,11 @@ class StreamClient:
         done: defer.Deferred[Subscription] = defer.Deferred()
 
         def expire() -> None:
-            carriers = {self._carrier.get(s) for s in subscription.streams} - {None}
+            carriers = {self._carrier[s] for s in subscription.streams if s in self._carrier}
             problems = [
                 f"{c.name}: {c.stats.failed_attempts} failed attempts, last error: "
                 f"{c.stats.last_error or 'none'}"
                 for c in carriers
-                if c is not None
             ]
             subscription.unsubscribe().addErrback(lambda _: None)
             done.errback(

@@ -29,7 +29,7 @@ from twisted.logger import Logger
 
 from binance_twisted import venues
 from binance_twisted._core.pacing import Unpaced
-from binance_twisted._core.policy import ConnectionPolicy
+from binance_twisted._core.policy import ConnectionPolicy, check_seconds
 from binance_twisted._core.protocol import SessionProtocol, close_session
 from binance_twisted._core.rotation import Rotation
 from binance_twisted._core.session import ReconnectingSession
@@ -124,7 +124,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
             raise ValueError(f"{endpoints.name} has no WebSocket API; pass url=")
         if not base.startswith(("wss://", "ws://")):
             raise ValueError(f"url must start with wss:// or ws://, got {base!r}")
-        _check_timeout("request_timeout", request_timeout)
+        check_seconds("request_timeout", request_timeout)
         market = check_market(market)
         super().__init__(
             reactor,
@@ -190,7 +190,7 @@ class WebSocketAPI(WsApiMethods, ReconnectingSession):
         if params is not None and not isinstance(params, Mapping):
             raise TypeError(f"params must be a mapping or None, got {type(params).__name__}")
         if timeout is not None:
-            _check_timeout("timeout", timeout)
+            check_seconds("timeout", timeout)
         if signed:
             self._need_credentials()
         if self._state in ("closing", "closed"):
@@ -444,16 +444,6 @@ def _api_error(method: str, status: int, error: dict, now: float) -> BinanceAPIE
 def _error_text(message: dict) -> str:
     error = message.get("error") or {}
     return f"status {message.get('status')}: {error.get('code')} {error.get('msg')}"
-
-
-def _check_timeout(name: str, value: object) -> None:
-    """A timeout is a positive, finite number of seconds (NaN and inf would never fire)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value < float("inf")
-    ):
-        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
 
 
 def _cancel_timer(result: Any, timer: IDelayedCall) -> Any:
