@@ -40,6 +40,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+#: the clients, in the order the tables list them
+KINDS = (
+    "baseline",
+    "baseline-noutf8",
+    "bt",
+    "bt-stdlib",
+    "bt-record",
+    "bt-legacy",
+    "legacy",
+    "picows",
+)
 SCENARIO_STREAMS = {
     "trade": "btcusdt@trade",
     "depth": "btcusdt@depth@100ms",
@@ -334,19 +345,7 @@ def run_picows(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="one benchmark client (see module doc)")
-    parser.add_argument(
-        "kind",
-        choices=[
-            "baseline",
-            "baseline-noutf8",
-            "bt",
-            "bt-stdlib",
-            "bt-record",
-            "bt-legacy",
-            "legacy",
-            "picows",
-        ],
-    )
+    parser.add_argument("kind", choices=KINDS)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--scenario", choices=sorted(SCENARIO_STREAMS), required=True)

@@ -33,20 +33,13 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from clients import KINDS  # bench/ is the script's directory, first on sys.path
+
 HERE = Path(__file__).resolve().parent
 SERVER = HERE / "server.py"
 CLIENTS = HERE / "clients.py"
 
-CLIENT_ORDER = [
-    "baseline",
-    "baseline-noutf8",
-    "bt",
-    "bt-stdlib",
-    "bt-record",
-    "bt-legacy",
-    "legacy",
-    "picows",
-]
+CLIENT_ORDER = list(KINDS)
 LABELS = {
     "baseline": "baseline: raw autobahn + stdlib json (autobahn defaults)",
     "baseline-noutf8": "baseline, utf8validateIncoming=False",

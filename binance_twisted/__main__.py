@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     fake = commands.add_parser(
         "fake", help="serve a FakeBinance on 127.0.0.1 for scripts in other processes"
     )
-    fake.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    fake.add_argument("--port", type=_port, default=0, help="TCP port (default: a free one)")
     fake.add_argument(
         "--symbols", default="btcusdt,ethusdt,bnbusdt,bnbbtc,ethbtc", help="comma-separated"
     )
@@ -213,16 +213,12 @@ async def demo(reactor: IReactorTime, options: argparse.Namespace, out: TextIO) 
         cleaned.callback(None)
 
 
-def _fake_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """``fake``'s options, checked (ValueError names the bad one)."""
-    port = settings["port"]
+def _port(text: str) -> int:
+    """``--port``: 0 (any free port) to 65535."""
+    port = int(text)
     if not 0 <= port <= 65535:
-        raise ValueError(f"--port must be 0 (any free port) to 65535, got {port}")
-    if not settings["event_interval"] > 0:
-        raise ValueError(f"--event-interval must be seconds > 0, got {settings['event_interval']}")
-    for symbol in settings["symbols"]:
-        streams.check_symbol(symbol)
-    return settings
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to 65535, got {port}")
+    return port
 
 
 def _react(command: Callable[[Any], Coroutine[Any, Any, int]]) -> None:
@@ -249,18 +245,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         keep = options.streams.split(",") if options.streams else None
         sys.exit(export(options.path, options.out, options.format, keep, sys.stdout))
     if options.command == "fake":
+        from binance_twisted.testing import FakeBinance
         from binance_twisted.testing.serve import serve_until_stopped
 
-        symbols = [s for s in options.symbols.split(",") if s]
-        settings = {"port": options.port, "symbols": symbols}
-        settings["event_interval"] = options.event_interval
-        settings["cadence"] = "tick" if options.fast else "binance"
-        settings["strict_symbols"] = not options.any_symbol
-        try:  # checked before the reactor runs: a usage error, not a traceback
-            fake_options = _fake_options(settings)
+        try:  # the fake checks its options here, before the reactor runs: a usage error
+            fake = FakeBinance(
+                symbols=[s for s in options.symbols.split(",") if s],
+                event_interval=options.event_interval,
+                cadence="tick" if options.fast else "binance",
+                strict_symbols=not options.any_symbol,
+            )
         except ValueError as error:
             _parser().error(f"fake: {error}")
-        _react(lambda reactor: serve_until_stopped(reactor, sys.stdout, **fake_options))
+        _react(lambda reactor: serve_until_stopped(reactor, fake, sys.stdout, options.port))
     if options.command == "replay":
         from binance_twisted.twistd.cli import replay
 

@@ -26,7 +26,7 @@ from binance_twisted.errors import BinanceAPIError, MissingCredentialsError, Ret
 from binance_twisted.testing import FakeBinance
 from tests.support import asynchronous, wait_until
 from tests.test_accounts import API_KEY, SECRET
-from tests.test_legacy_depthcache import exact, truth
+from tests.test_legacy_depthcache import BookTruth
 from tests.test_operator import ENV, ROOT
 
 
@@ -240,20 +240,12 @@ class ManagerTests(TestCase):
         self.assertEqual(bm.venue.stream_host("coin_futures"), "ws://127.0.0.1:9998")
 
 
-class DepthCacheTests(TestCase):
+class DepthCacheTests(BookTruth):
     async def fake(self, **options: Any) -> FakeBinance:
         fake = FakeBinance(reactor, **{"event_interval": 0.02, **options})
         await fake.start()
         self.addCleanup(fake.stop)
         return fake
-
-    async def assert_equals_truth(self, fake: FakeBinance, cache: Any) -> None:
-        fake.event_interval = None
-        symbol = cache.symbol.lower()
-        await wait_until(lambda: cache.book.update_id == fake.book(symbol)[0])
-        _, bids, asks = fake.book(symbol)
-        self.assertEqual(exact(cache.get_bids()), truth(bids))
-        self.assertEqual(exact(cache.get_asks()), truth(asks))
 
     @asynchronous
     async def test_recv_gives_the_synced_cache_which_equals_the_exchange(self) -> None:

@@ -85,8 +85,9 @@ class FakeProcessTests(TestCase):
     @asynchronous
     async def test_bad_options_are_usage_errors(self) -> None:
         for argv, message in (
-            (["--port", "70000"], b"--port must be 0 (any free port) to 65535"),
-            (["--symbols", "bnb btc"], b"symbol must be"),
+            (["--port", "70000"], b"argument --port: must be 0 (any free port) to 65535"),
+            (["--symbols", "bnb btc"], b"symbols must be letters and digits"),
+            (["--event-interval", "0"], b"event_interval must be positive"),
         ):
             _, err, code = await getProcessOutputAndValue(
                 sys.executable, ["-m", "binance_twisted", "fake", *argv], env=ENV

@@ -7,6 +7,7 @@ stop): nothing rejects, strips or de-duplicates them."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from twisted.internet import defer, reactor
 from twisted.trial.unittest import TestCase
@@ -17,6 +18,17 @@ from binance_twisted.testing import FakeBinance
 from binance_twisted.wsapi import WebSocketAPI
 from tests.support import asynchronous, wait_until
 from tests.test_accounts import API_KEY, SECRET, Collected
+
+
+def trailing_stop(api: WebSocketAPI, callback_rate: str) -> Any:
+    return api.ws_futures_create_algo_order(
+        algoType="CONDITIONAL",
+        symbol="BTCUSDT",
+        side="SELL",
+        type="TRAILING_STOP_MARKET",
+        quantity="0.01",
+        callbackRate=callback_rate,
+    )
 
 
 class FuturesChangesTests(TestCase):
@@ -42,27 +54,13 @@ class FuturesChangesTests(TestCase):
     @asynchronous
     async def test_a_trailing_stop_at_20_percent_and_its_two_new_events(self) -> None:
         fake, api, events = await self.setup()
-        placed = await api.ws_futures_create_algo_order(
-            algoType="CONDITIONAL",
-            symbol="BTCUSDT",
-            side="SELL",
-            type="TRAILING_STOP_MARKET",
-            quantity="0.01",
-            callbackRate="20",
-        )
+        placed = await trailing_stop(api, callback_rate="20")
         self.assertEqual((placed["algoStatus"], placed["callbackRate"]), ("NEW", "20"))
         await fake.wait_for(lambda: len(events.items) == 2)
         updates = [(e["e"], e["o"]["X"], e["o"]["ia"]) for e in events.items]
         self.assertEqual(updates, [("ALGO_UPDATE", "NEW", False), ("ALGO_UPDATE", "NEW", True)])
         with self.assertRaises(BinanceAPIError) as refused:  # Binance's limit, not ours
-            await api.ws_futures_create_algo_order(
-                algoType="CONDITIONAL",
-                symbol="BTCUSDT",
-                side="SELL",
-                type="TRAILING_STOP_MARKET",
-                quantity="0.01",
-                callbackRate="20.5",
-            )
+            await trailing_stop(api, callback_rate="20.5")
         self.assertEqual(refused.exception.code, -4136)
         cancelled = await api.ws_futures_cancel_algo_order(algoId=placed["algoId"])
         self.assertEqual(cancelled["algoId"], placed["algoId"])

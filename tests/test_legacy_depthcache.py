@@ -129,7 +129,22 @@ class WaitForSyncTests(TestCase):
         self.assertEqual(now[0], 0.375)
 
 
-class LegacyCacheTestCase(TestCase):
+class BookTruth(TestCase):
+    """A cache compared with the fake exchange's true book (both cache managers use it)."""
+
+    async def assert_equals_truth(self, fake: FakeBinance, cache: Any) -> None:
+        """Pause the market, let the cache catch up, compare with the exchange's book."""
+        fake.event_interval = None
+        symbol = cache.symbol.lower()
+        await wait_until(lambda: cache.book.update_id == fake.book(symbol)[0])
+        _, bids, asks = fake.book(symbol)
+        self.assertEqual(exact(cache.get_bids()), truth(bids))
+        self.assertEqual(exact(cache.get_asks()), truth(asks))
+        prices = [bid[0] for bid in cache.get_bids()]
+        self.assertEqual(prices, sorted(prices, reverse=True))
+
+
+class LegacyCacheTestCase(BookTruth):
     async def fake(self, **options: Any) -> FakeBinance:
         fake = FakeBinance(reactor, **{"event_interval": 0.02, **options})
         await fake.start()
@@ -149,17 +164,6 @@ class LegacyCacheTestCase(TestCase):
     def user(self, function: Any) -> Any:
         """Run legacy user code in a real thread other than the reactor's."""
         return threads.deferToThread(function)
-
-    async def assert_equals_truth(self, fake: FakeBinance, cache: DepthCache) -> None:
-        """Pause the market, let the cache catch up, compare with the exchange's book."""
-        fake.event_interval = None
-        symbol = cache.symbol.lower()
-        await wait_until(lambda: cache.book.update_id == fake.book(symbol)[0])
-        _, bids, asks = fake.book(symbol)
-        self.assertEqual(exact(cache.get_bids()), truth(bids))
-        self.assertEqual(exact(cache.get_asks()), truth(asks))
-        prices = [bid[0] for bid in cache.get_bids()]
-        self.assertEqual(prices, sorted(prices, reverse=True))
 
 
 class DepthCacheManagerTests(LegacyCacheTestCase):

@@ -164,38 +164,43 @@ class OperatorTests(TestCase):
 
 
 class ReplayProcessTests(TestCase):
+    ids = list(range(100, 160))
+
+    def recording(self) -> Path:
+        from tests.test_replay import recording
+
+        return recording(Path(self.mktemp()).resolve(), self.ids, disconnect_after=1000)
+
+    def spawn(self, argv: list[str]) -> tuple[_Process, Any]:
+        """``argv`` as a process, killed at the end of the test if it is still running."""
+        process = _Process()
+        transport = reactor.spawnProcess(process, argv[0], argv, env=ENV, path=str(ROOT))
+        self.addCleanup(lambda: process.ended.called or transport.signalProcess(signal.SIGKILL))
+        return process, transport
+
+    async def assert_replayed(self, port: int) -> None:
+        """An unchanged StreamClient on the replay gets the recorded trades, in order."""
+        from binance_twisted import StreamClient
+        from binance_twisted.testing._site import fake_endpoints
+        from tests.test_replay import STREAM
+
+        client = StreamClient(reactor, fake_endpoints("127.0.0.1", port, False))
+        seen: list[int] = []
+        await client.subscribe([STREAM], lambda s, d: seen.append(d["t"]))
+        await wait_until(lambda: len(seen) >= len(self.ids))
+        await client.close()
+        self.assertEqual(seen[: len(self.ids)], self.ids)
+
     @asynchronous
     async def test_twistd_replays_a_recording_to_an_unchanged_client(self) -> None:
         """``twistd -n binance replay DIR --listen tcp:0``: a StreamClient pointed at it gets
         the recorded trades in order; SIGTERM ends it."""
-        from binance_twisted import StreamClient
-        from binance_twisted.testing._site import fake_endpoints
-        from tests.test_replay import STREAM, recording
-
-        ids = list(range(100, 160))
-        path = recording(Path(self.mktemp()).resolve(), ids, disconnect_after=1000)
-        process = _Process()
-        argv = [
-            TWISTD,
-            "-n",
-            "--pidfile=",
-            "--logfile=-",
-            "binance",
-            "replay",
-            str(path),
-            "--listen",
-            "tcp:0:interface=127.0.0.1",
-        ]
-        transport = reactor.spawnProcess(process, TWISTD, argv, env=ENV, path=str(ROOT))
-        self.addCleanup(lambda: process.ended.called or transport.signalProcess(signal.SIGKILL))
+        argv = [TWISTD, "-n", "--pidfile=", "--logfile=-", "binance", "replay"]
+        process, transport = self.spawn(
+            [*argv, str(self.recording()), "--listen", "tcp:0:interface=127.0.0.1"]
+        )
         await wait_until(lambda: b"Site starting on" in process.output, 20)
-        port = int(process.output.split(b"Site starting on ")[1].split()[0])
-        client = StreamClient(reactor, fake_endpoints("127.0.0.1", port, False))
-        seen: list[int] = []
-        await client.subscribe([STREAM], lambda s, d: seen.append(d["t"]))
-        await wait_until(lambda: len(seen) >= len(ids))
-        await client.close()
-        self.assertEqual(seen[: len(ids)], ids)
+        await self.assert_replayed(int(process.output.split(b"Site starting on ")[1].split()[0]))
         transport.signalProcess(signal.SIGTERM)
         await process.ended
 
@@ -204,26 +209,11 @@ class ReplayProcessTests(TestCase):
         """``python -m binance_twisted replay DIR --listen tcp:0``: the first line gives the
         URL (the port was 0), a client there gets the trades, progress lines count them; a
         missing recording exits 2 with its path named."""
-        from binance_twisted import StreamClient
-        from binance_twisted.testing._site import fake_endpoints
-        from tests.test_replay import STREAM, recording
-
-        ids = list(range(100, 160))
-        path = recording(Path(self.mktemp()).resolve(), ids, disconnect_after=1000)
-        process = _Process()
-        argv = [sys.executable, "-m", "binance_twisted", "replay", str(path)]
-        argv += ["--listen", "tcp:0:interface=127.0.0.1"]
-        transport = reactor.spawnProcess(process, sys.executable, argv, env=ENV, path=str(ROOT))
-        self.addCleanup(lambda: process.ended.called or transport.signalProcess(signal.SIGKILL))
+        argv = [sys.executable, "-m", "binance_twisted", "replay", str(self.recording())]
+        process, transport = self.spawn([*argv, "--listen", "tcp:0:interface=127.0.0.1"])
         await wait_until(lambda: b"/stream" in process.output, 20)
         self.assertIn(b"replay: 120 frames of", process.output)
-        port = int(process.output.split(b"ws://127.0.0.1:")[1].split(b"/")[0])
-        client = StreamClient(reactor, fake_endpoints("127.0.0.1", port, False))
-        seen: list[int] = []
-        await client.subscribe([STREAM], lambda s, d: seen.append(d["t"]))
-        await wait_until(lambda: len(seen) >= len(ids))
-        await client.close()
-        self.assertEqual(seen[: len(ids)], ids)
+        await self.assert_replayed(int(process.output.split(b"ws://127.0.0.1:")[1].split(b"/")[0]))
         await wait_until(lambda: b"60 of 120 frames sent (50 %)" in process.output, 10)
         transport.signalProcess(signal.SIGINT)
         await process.ended

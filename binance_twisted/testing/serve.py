@@ -9,7 +9,6 @@ An account is registered for user-data sockets, its key and secret printed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any, TextIO
 
 from twisted.internet import defer
@@ -38,13 +37,8 @@ def paste_lines(fake: FakeBinance) -> list[str]:
     ]
 
 
-async def serve(
-    reactor: Any, out: TextIO, port: int = 0, symbols: Iterable[str] | None = None, **options: Any
-) -> FakeBinance:
-    """Start a FakeBinance at ``port`` and print how to use it; returns it, serving."""
-    if symbols is not None:
-        options["symbols"] = tuple(symbols)
-    fake = FakeBinance(reactor, **options)
+async def serve(fake: FakeBinance, out: TextIO, port: int = 0) -> FakeBinance:
+    """Start ``fake`` at ``port`` and print how to use it; returns it, serving."""
     await fake.start(port)
     fake.add_account(API_KEY, secret=API_SECRET)
     e = fake.endpoints
@@ -67,9 +61,9 @@ async def serve(
     return fake
 
 
-async def serve_until_stopped(reactor: Any, out: TextIO, **settings: Any) -> int:
+async def serve_until_stopped(reactor: Any, fake: FakeBinance, out: TextIO, port: int) -> int:
     """``serve``, then wait for Ctrl-C; the fake stops (connections closed) on the way out."""
-    fake = await serve(reactor, out, **settings)
+    await serve(fake, out, port)
     reactor.addSystemEventTrigger("before", "shutdown", fake.stop)
     await defer.Deferred()  # until Ctrl-C stops the reactor
     return 0
