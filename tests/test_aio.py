@@ -12,6 +12,7 @@ from typing import Any
 
 from twisted.internet import defer, reactor
 from twisted.internet.utils import getProcessOutputAndValue
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from binance_twisted.aio import (
@@ -34,9 +35,12 @@ class QueueTests(SynchronousTestCase):
     def test_a_full_queue_drops_the_oldest_says_so_once_and_goes_on(self) -> None:
         """Five slots, twelve messages: the newest five are read after one overflow dict;
         the next episode is reported again only after the reader caught up."""
-        queue = MessageQueue(5)
-        for n in range(12):
-            queue.put(n)
+        queue = MessageQueue(5, name="Spot_btcusdt@trade")
+        with capturedLogs() as logged:
+            for n in range(12):
+                queue.put(n)
+        (warning,) = [formatEvent(e) for e in logged]  # once per episode, not per loss
+        self.assertIn("Spot_btcusdt@trade: Message queue size 5 exceeded maximum 5", warning)
         read = [self.successResultOf(queue.get()) for _ in range(len(queue))]
         overflow = read[0]  # first: what came before the rest was lost
         self.assertEqual(read[1:], [7, 8, 9, 10, 11])

@@ -15,11 +15,14 @@ from collections import deque
 from typing import Any
 
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from binance_twisted._core.policy import Overflow, check_overflow
 from binance_twisted.errors import error_message
 
 __all__ = ["MessageQueue", "ReadLoopClosed", "check_queue"]
+
+log = Logger(namespace="binance_twisted.aio")
 
 OVERFLOW_TYPE = "BinanceWebsocketQueueOverflow"
 
@@ -39,8 +42,9 @@ class ReadLoopClosed(Exception):
 class MessageQueue:
     """Messages for one consumer: at most ``size`` waiting, one overflow report per episode."""
 
-    def __init__(self, size: int, overflow: Overflow = "drop_oldest") -> None:
+    def __init__(self, size: int, overflow: Overflow = "drop_oldest", name: str = "") -> None:
         check_queue(size, overflow)
+        self.name = name
         self.size = size
         self.overflow = overflow
         #: messages dropped because the queue was full, over the queue's life
@@ -81,11 +85,12 @@ class MessageQueue:
         if not self._reported:
             self._reported = True
             what = "oldest" if self.overflow == "drop_oldest" else "newest"
-            report = error_message(
-                OVERFLOW_TYPE,
+            text = (
                 f"Message queue size {len(messages)} exceeded maximum {self.size}: dropping "
-                f"the {what} messages until recv() catches up; the socket goes on",
+                f"the {what} messages until recv() catches up; the socket goes on"
             )
+            log.warn("{name}: {text}", name=self.name or "socket", text=text)
+            report = error_message(OVERFLOW_TYPE, text)
             # where the loss is: before what is left (oldest dropped), or after (newest)
             if self.overflow == "drop_oldest":
                 messages.appendleft(report)

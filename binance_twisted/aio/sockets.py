@@ -114,7 +114,7 @@ class AsyncSocket:
         if self._carrier is not None and not self._queue_ended():
             return
         self._owner.entered(self)
-        queue = self._queue = MessageQueue(self._size, self._overflow)
+        queue = self._queue = MessageQueue(self._size, self._overflow, self.key)
         registry = _OneSocket(lambda: queue.end(f"{self.key}: the socket has ended"))
         carrier = self._carrier = self._make(registry, queue.put)
         await wait(carrier.open())
