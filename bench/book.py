@@ -11,8 +11,13 @@ strategy callback does.
 
 Variants, interleaved round by round over the same pre-generated events:
 
-- ``OrderBook`` (``binance_twisted.book``): Decimal price keys in a SortedDict per side;
-  ``apply_levels`` then ``bids(5)`` and ``asks(5)``; and the same without the read;
+- ``OrderBook`` (``binance_twisted.depth.book``): integer tick keys, quantities as sent, a
+  sorted band of the best levels; ``apply_levels`` then ``bids(5)`` and ``asks(5)`` (Decimal
+  levels); and the same without the read;
+- "order-book (C, float keys)": cryptofeed's C ``order-book`` package (``pip install
+  order-book``; skipped with a note when missing), used as its users do: ``float()`` of each
+  price and quantity, ``del`` on a zero, and ``index(i)`` for the best five; and the same
+  without the read. Floats are not exact, which is why it is a yardstick and not an option;
 - "legacy DepthCache": python-binance 0.7.11's ``DepthCache`` re-implemented minimally here
   (string price keys, float quantities, exact-string zero check, and ``get_bids()`` /
   ``get_asks()`` building ``[[float(price), qty], ...]`` for the whole side and sorting it on
@@ -57,6 +62,11 @@ from twisted.internet import defer, task
 from binance_twisted.depth.book import OrderBook
 from binance_twisted.depth.synchroniser import DepthSynchroniser
 from binance_twisted.legacy.depthcache import DepthCache
+
+try:
+    from order_book import OrderBook as CBook
+except ImportError:  # optional: the comparison is skipped
+    CBook = None
 
 Levels = list[list[str]]
 Event = tuple[Levels, Levels, int]  # (bids, asks, u)
@@ -236,6 +246,39 @@ def run_book(snap: tuple[Levels, Levels], events: list[Event], read: bool) -> tu
     return elapsed, [[(float(p), float(q)) for p, q in side] for side in top]
 
 
+def run_c_book(snap: tuple[Levels, Levels], events: list[Event], read: bool) -> tuple[float, Any]:
+    book = CBook()
+    bid_side, ask_side = book.bids, book.asks
+    for side, levels in ((bid_side, snap[0]), (ask_side, snap[1])):
+        for price, qty in levels:
+            side[float(price)] = float(qty)
+
+    def apply(side: Any, levels: Levels) -> None:
+        for price, qty in levels:
+            amount = float(qty)
+            if amount:
+                side[float(price)] = amount
+            else:
+                key = float(price)
+                if key in side:
+                    del side[key]
+
+    def best(side: Any) -> list[tuple[float, float]]:
+        return [side.index(i) for i in range(min(5, len(side)))]
+
+    top: Any = None
+    start = time.process_time()
+    for b, a, _u in events:
+        apply(bid_side, b)
+        apply(ask_side, a)
+        if read:
+            top = best(bid_side), best(ask_side)
+    elapsed = time.process_time() - start
+    if not read:
+        top = best(bid_side), best(ask_side)
+    return elapsed, [list(side) for side in top]
+
+
 def run_legacy(snap: tuple[Levels, Levels], events: list[Event], read: bool) -> tuple[float, Any]:
     cache = LegacyDepthCache("BTCUSDT")
     for bid in snap[0]:
@@ -343,13 +386,15 @@ def main(argv: list[str] | None = None) -> int:
     _, theirs = run_legacy(snap, legacy_events, read=False)
     if mine != theirs:
         raise SystemExit(f"books disagree:\n{mine}\n{theirs}")
+    if CBook is not None and run_c_book(snap, legacy_events, read=False)[1] != mine:
+        raise SystemExit("order-book disagrees with OrderBook")
     for facade in (False, True):
         _, synced = run_sync(snap, messages[: args.legacy_events], facade)
         if synced != mine:
             raise SystemExit(f"synchroniser (facade={facade}) disagrees:\n{synced}\n{mine}")
 
     variants: dict[str, tuple[Callable[..., tuple[float, Any]], list[Any], bool]] = {
-        "OrderBook (Decimal keys, SortedDict): apply + best-5 read": (run_book, events, True),
+        "OrderBook (int ticks, sorted band): apply + best-5 read": (run_book, events, True),
         "OrderBook: apply only": (run_book, events, False),
         "legacy DepthCache (str keys, sort on read): apply + best-5 read": (
             run_legacy,
@@ -364,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "legacy facade: DepthCache.get_bids(5)/get_asks(5) floats": (run_sync, messages, True),
     }
+    if CBook is not None:
+        variants["order-book (C, float keys): apply + best-5 read"] = (run_c_book, events, True)
+        variants["order-book (C, float keys): apply only"] = (run_c_book, events, False)
+    else:
+        print("order-book is not installed: its rows are skipped", file=sys.stderr)
     per_event: dict[str, list[float]] = {name: [] for name in variants}
     snapshots: dict[str, list[float]] = {"OrderBook": [], "legacy DepthCache": []}
     names = list(variants)
@@ -389,6 +439,18 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {name} | {count:,} | {med:,.1f} ({min(values):,.1f}) | "
             f"{1e6 / med:,.0f} | {med / base:.2f} |"
+        )
+    c_only = "order-book (C, float keys): apply only"
+    if c_only in per_event:
+        mine_only = statistics.median(per_event["OrderBook: apply only"])
+        theirs_read = statistics.median(
+            per_event["order-book (C, float keys): apply + best-5 read"]
+        )
+        print()
+        print(
+            f"OrderBook apply only: {mine_only / statistics.median(per_event[c_only]):.2f}x "
+            f"order-book's time; with the best-5 read order-book takes {theirs_read / base:.1f}x "
+            "OrderBook's time"
         )
     print()
     print(f"| snapshot load, 2 \u00d7 {args.depth:,} levels | ms median (best) |")

@@ -74,10 +74,10 @@ class OrderBookLevelTests(SynchronousTestCase):
         def no_sort(*args: object, **kwargs: object) -> None:
             raise AssertionError("the book sorted on read")
 
+        book = _book([], [])  # a snapshot is sorted once; updates and reads never are
         book_module.sorted = no_sort  # type: ignore[attr-defined]
         self.addCleanup(delattr, book_module, "sorted")
         rng = random.Random(7)
-        book = _book([], [])
         ref: dict[str, dict[Decimal, Decimal]] = {"b": {}, "a": {}}
         for _ in range(2000):
             side = rng.choice("ba")
@@ -169,12 +169,92 @@ class OrderBookLevelTests(SynchronousTestCase):
             [1.5, "1"],
             ["1", 0.1],
             ["1"],
+            ["1", "1", []],  # the third element Binance stopped sending in 2018
         ]
         for level in bad:
             book = _book([["5", "1"]], [["6", "1"]])
             with self.assertRaises(ValueError, msg=repr(level)):
                 book.apply_levels([["4", "1"], level], [])
             self.assertEqual((book.depth(), book.update_id), ((0, 0), None), level)
+
+    def test_quantities_the_float_screen_cannot_settle_are_decided_exactly(self) -> None:
+        """An underflowing or overflowing quantity is a level; a new spelling of zero removes."""
+        book = _book([["5", "1"], ["4", "1"]], [])
+        book.apply_levels([["3", "1E-400"], ["2", "1E+400"], ["5", "0.000000000000"]], [])
+        self.assertEqual(
+            [(str(p), str(q)) for p, q in book.bids()],
+            [("4", "1"), ("3", "1E-400"), ("2", "1E+400")],
+        )
+        book.apply_levels([["4", "-0.0"]], [])
+        self.assertEqual(book.depth(), (2, 0))
+
+    def test_a_finer_tick_keeps_every_level_and_its_order(self) -> None:
+        """Prices with more decimals than any before refine the tick without losing levels."""
+        book = _book([["100", "1"], ["99", "2"]], [["101", "3"]])
+        book.apply_levels([["100.5", "4"]], [["100.75", "5"], ["101.000", "6"]])
+        self.assertEqual(book.bids(), [(D("100.5"), D(4)), (D(100), D(1)), (D(99), D(2))])
+        self.assertEqual(book.asks(), [(D("100.75"), D(5)), (D(101), D(6))])
+        self.assertEqual(book.spread(), D("0.25"))
+        book.apply_levels([["100.50", "0"]], [["100.7500", "0"]])
+        self.assertEqual((book.best_bid(), book.best_ask()), ((D(100), D(1)), (D(101), D(6))))
+
+    def test_deep_books_read_right_when_the_sorted_band_drains_and_grows(self) -> None:
+        """Far beyond the sorted band: every read depth matches a reference through churn.
+
+        5,000 random updates on 2,000 prices per side, with sweeps that empty the best few
+        hundred levels at once (the band must refill) and deep reads (it must widen).
+        """
+        rng = random.Random(11)
+        ref: dict[str, dict[int, str]] = {
+            "b": {cents: "3" for cents in range(100, 2100, 2)},
+            "a": {cents: "3" for cents in range(2200, 4200, 2)},
+        }
+        book = _book(  # deeper than the band, so it starts as the best 256 levels only
+            [[_spell(D(p) / 100, 0), q] for p, q in ref["b"].items()],
+            [[_spell(D(p) / 100, 1), q] for p, q in ref["a"].items()],
+        )
+
+        def check(n: int | None) -> None:
+            bids = sorted(ref["b"].items(), reverse=True)[:n]
+            asks = sorted(ref["a"].items())[:n]
+            self.assertEqual(book.bids(n), [(D(p) / 100, D(q)) for p, q in bids])
+            self.assertEqual(book.asks(n), [(D(p) / 100, D(q)) for p, q in asks])
+
+        for step in range(5000):
+            side = rng.choice("ba")
+            if step % 1000 == 999:  # a sweep: the best 400 levels of one side go at once
+                best = sorted(ref[side], reverse=side == "b")[:400]
+                levels = [[_spell(D(p) / 100, 2), "0"] for p in best]
+                for p in best:
+                    del ref[side][p]
+            else:
+                cents = rng.randrange(100, 2100) + (2100 if side == "a" else 0)
+                qty = rng.choice(["0", "1", "2.5"])
+                levels = [[_spell(D(cents) / 100, rng.randrange(3)), qty]]
+                if qty == "0":
+                    ref[side].pop(cents, None)
+                else:
+                    ref[side][cents] = qty
+            book.apply_levels(levels if side == "b" else [], levels if side == "a" else [])
+            if step % 97 == 0:
+                check(5)
+            if step % 1001 == 0:
+                check(rng.choice([300, 1000, None]))
+        check(5)
+        check(None)
+        self.assertEqual(book.depth(), (len(ref["b"]), len(ref["a"])))
+
+    def test_forgetting_spellings_when_the_cache_is_full_loses_no_level(self) -> None:
+        """A bounded spelling cache: once full it is emptied, and the book stays exact."""
+        self.patch(book_module, "_CACHE_LIMIT", 16)
+        book = _book([], [])
+        for cents in range(100, 400):
+            book.apply_levels([[f"{cents / 100:.2f}", "1"]], [])
+            if cents % 3 == 0:
+                book.apply_levels([[f"{cents / 100:.4f}", "0"]], [])
+        expected = [D(c) / 100 for c in range(399, 99, -1) if c % 3]
+        self.assertEqual([p for p, _ in book.bids()], expected)
+        self.assertLessEqual(len(book._bids.cache), 16)
 
     def test_repr_names_symbol_id_and_depth(self) -> None:
         """repr shows what a log reader needs: symbol, update id and depth."""

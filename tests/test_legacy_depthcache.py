@@ -55,7 +55,7 @@ class DepthCacheUnitTests(TestCase):
         cache = DepthCache("BNBBTC")
         for bid in (["0.0010", "5"], ["0.0012", "1.5"], ["0.0011", "2"]):
             cache.add_bid(bid)
-        cache.add_ask(["0.0013", "1"])
+        cache.add_ask(["0.0013", "1", []])  # 0.x read two elements of old three-element levels
         cache.add_ask(["0.0014", "1"])
         cache.add_bid(["0.0011", "0.000"])
         cache.add_ask(["0.0014", "0"])

@@ -4,18 +4,26 @@ Why this exists: the legacy ``DepthCache`` kept prices as strings, turned them i
 sorted the whole side on every read, and removed a level only when the quantity was exactly
 the string ``"0.00000000"`` (so futures' ``"0.000"`` left zero levels behind). Here:
 
-* **Prices** are :class:`~decimal.Decimal` keys in a :class:`sortedcontainers.SortedDict` per
-  side, so an update is O(log n) and reading the best N levels is O(log n + N); nothing is
-  sorted on read. Keys are canonical (no trailing zeros, no exponent: ``"60000.01000000"``
-  becomes ``Decimal("60000.01")``), so ``"0.10"`` and ``"0.1"`` are one level and what you
-  read back does not depend on the spelling Binance used. Each price text is parsed once per
-  book and remembered (see :func:`_apply_side` for why that matters).
-* **Quantities** are kept as the Decimal parsed from the string Binance sent. That is exact and
-  ``str(qty)`` gives the spelling back (``"1.50000000"`` stays ``"1.50000000"``), so nothing is
-  lost for users who want the original text, and arithmetic needs no further parsing.
+* **Prices** are integers in the book's tick: ``"98000.01000000"`` is ``9800001`` at two
+  decimals. The tick is learnt from the prices themselves (the finest one seen so far), so
+  differently spelled prices (``"0.10"``, ``"0.1"``) are one level and no float ever decides
+  which level a price is. Each price text is parsed once per book and remembered with its
+  level, so a repeated price costs one string lookup and a changed quantity one list store.
+  Reads give the price back as a canonical :class:`~decimal.Decimal` (no trailing zeros, no
+  exponent).
+* **Order** is kept only where it is read: a sorted list of the best few hundred levels of a
+  side (the *band*), best last, asks negated. Binance's changes cluster near the touch, so a
+  new or removed level is usually a C bisect and a short memmove in a list that stays in
+  cache; a level below the band is only stored. When a read asks for more levels than the
+  band holds, it is refilled from all levels (``heapq.nlargest``, rare).
+  Reading the best N levels is a slice: nothing is sorted per update or per read.
+* **Quantities** are kept as the text Binance sent and become a Decimal when read, so
+  ``str(qty)`` gives the spelling back (``"1.50000000"``) and the value is exact.
 * **Zero removal is numeric**: any quantity equal to zero (``"0"``, ``"0.000"``,
-  ``"0.00000000"``) removes the level; removing a level the book does not hold is a no-op
-  (normal, because a snapshot carries at most 1000/5000 levels per side).
+  ``"0.00000000"``, ``"0E-8"``) removes the level; removing a level the book does not hold is
+  a no-op (normal, because a snapshot carries at most 1000/5000 levels per side). A float
+  parse screens each quantity (about 40 ns); anything it cannot settle exactly (a zero
+  spelling not seen before, an underflow, an overflow, NaN) is decided by Decimal.
 * Malformed input (not a number, negative quantity, non-positive or non-finite price, a float)
   raises :class:`ValueError` **and clears the book**: a half-applied event would silently
   corrupt it, while a cleared book says "unsynced" and gets a fresh snapshot.
@@ -41,12 +49,11 @@ This module is pure: no I/O, no Twisted, nothing else of ours.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import heapq
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from itertools import islice
 from typing import Any
-
-from sortedcontainers import SortedDict
 
 __all__ = [
     "FUTURES_SNAPSHOT_LIMIT",
@@ -67,76 +74,142 @@ FUTURES_SNAPSHOT_LIMIT = 1000
 Level = tuple[Decimal, Decimal]
 
 _ONE = Decimal(1)
+_INF = float("inf")
 
-#: Price spellings remembered per book (see :func:`_apply_side`). When full it is simply
-#: emptied: a few MB at most, and a miss only costs a parse.
-_KEY_CACHE_LIMIT = 32_768
+#: Price spellings remembered per side (each with its level). When full, levels no longer in
+#: the book are forgotten: a few MB at most, and a miss only costs a parse.
+_CACHE_LIMIT = 32_768
+
+#: Levels kept in sorted order per side (the band). It only ever holds the levels at or above
+#: its floor, so it may shrink; a read that wants more levels than it holds refills it.
+_BAND = 256
+
+#: Zero spellings settled without Decimal; others are learnt (see :func:`_is_zero`).
+_ZEROS = {"0", "0.0", "0.00", "0.000", "0.0000", "0.00000", "0.000000", "0.0000000",
+          "0.00000000"}  # fmt: skip
 
 
 def _canonical_price(price: Decimal) -> Decimal:
-    """The one spelling of a price used as a key: no trailing zeros and no exponent.
+    """The one spelling of a price: no trailing zeros and no exponent.
 
     ``normalize()`` alone turns ``60000`` into ``6E+4``; integers are quantized instead.
     """
-    if not price.is_finite() or price <= 0:
-        raise ValueError(f"price must be a positive finite number, got {price!r}")
     if price == price.to_integral_value():
         return price.quantize(_ONE)
     return price.normalize()
 
 
-def _number(raw: Any) -> Decimal:
-    """Parse a price or quantity exactly; floats are refused because Decimal(0.1) is not 0.1."""
+def _refuse_float(raw: Any) -> None:
     if isinstance(raw, float):
         raise ValueError(f"prices and quantities must be strings, not floats: {raw!r}")
-    return Decimal(raw)
 
 
-def _apply_side(
-    side: dict[Decimal, Decimal], levels: Iterable[Sequence[Any]], keys: dict[str, Decimal]
-) -> None:
-    """Set each ``[price, qty, ...]`` level on one side: absolute quantity, numeric zero removes.
+def _parse_price(raw: Any) -> Decimal:
+    """A price as an exact, positive, finite Decimal; floats are refused (0.1 is not 0.1)."""
+    _refuse_float(raw)
+    price = Decimal(raw)
+    if not price.is_finite() or price <= 0:
+        raise ValueError(f"price must be a positive finite number, got {raw!r}")
+    return price
 
-    ``side`` is a SortedDict (diffs) or a plain dict (a snapshot, sorted once afterwards).
 
-    The hot path of every diff event, so it is written for speed. Hashing a fresh Decimal
-    costs about 0.7 µs (several times its parsing), so ``keys`` maps the price *text* as sent
-    to its canonical Decimal key, which was hashed once and caches it; a repeated price then
-    costs one string lookup. An existing level is updated through ``dict.__setitem__`` (key
-    and sort position unchanged); only a new price pays for the sorted insert.
+def _is_zero(raw: Any) -> bool:
+    """Whether a quantity the float screen could not settle is zero; raises if it is invalid.
+
+    Reached for zeros spelled in a new way (remembered afterwards), and for text whose float
+    is zero, infinite or NaN although the number may be neither (``"1E-400"``, ``"1E+400"``).
     """
-    setitem = dict.__setitem__
-    for level in levels:
-        raw = level[0]
-        price = keys.get(raw)
-        if price is None:
-            price = _canonical_price(_number(raw))
-            if type(raw) is str:  # only text: 1 == 1.0 must not let a float through later
-                if len(keys) >= _KEY_CACHE_LIMIT:
-                    keys.clear()
-                keys[raw] = price
-        raw = level[1]
-        if isinstance(raw, float):  # _number inlined: this runs 40 times per diff event
-            raise ValueError(f"prices and quantities must be strings, not floats: {raw!r}")
-        qty = Decimal(raw)
-        if not qty:
-            side.pop(price, None)
-        elif qty > 0 and qty.is_finite():
-            if price in side:
-                setitem(side, price, qty)
-            else:
-                side[price] = qty
+    _refuse_float(raw)
+    qty = Decimal(raw)
+    if not qty:
+        if type(raw) is str and len(_ZEROS) < 64:
+            _ZEROS.add(raw)
+        return True
+    if qty > 0 and qty.is_finite():
+        return False
+    raise ValueError(f"quantity must be a finite number >= 0, got {raw!r}")
+
+
+#: One price level: [signed ticks, quantity as sent (None: not in the book), Decimal price
+#: (None until first read)]. A list, so the hot path changes a quantity with one store.
+_Cell = list
+
+
+class _Side:
+    """One side of the book: every known price's cell, and the sorted band of the best ones."""
+
+    __slots__ = ("cache", "cells", "count", "floor", "sign", "top")
+
+    def __init__(self, sign: int) -> None:
+        #: +1 for bids (higher is better), -1 for asks (keys negated: lower price is better).
+        self.sign = sign
+        self.cells: dict[int, _Cell] = {}  # signed ticks -> cell
+        self.cache: dict[str, _Cell] = {}  # price as sent -> cell
+        self.top: list[int] = []  # keys of the levels at or above floor, ascending: best last
+        self.floor: float = -_INF  # -inf: the band holds every level of the side
+        self.count = 0  # levels in the book
+
+    def refill(self, size: int) -> None:
+        """Make the band the best ``size`` levels (all of them if there are no more)."""
+        present = [key for key, cell in self.cells.items() if cell[1] is not None]
+        if len(present) <= size:
+            self.top[:] = sorted(present)
+            self.floor = -_INF
         else:
-            raise ValueError(f"quantity must be a finite number >= 0, got {raw!r}")
+            self.top[:] = sorted(heapq.nlargest(size, present))
+            self.floor = self.top[0]
+
+    def rescale(self, factor: int) -> None:
+        """Multiply every key by ``factor`` in place (the book's tick got finer)."""
+        for cell in self.cells.values():
+            cell[0] *= factor
+        self.cells = {cell[0]: cell for cell in self.cells.values()}
+        self.top[:] = [key * factor for key in self.top]
+        self.floor *= factor
+
+    def empty(self) -> None:
+        for cell in self.cells.values():
+            cell[1] = None
+        self.top.clear()
+        self.floor = -_INF
+        self.count = 0
 
 
-def _first(prices: Iterator[Decimal], n: int | None) -> Iterator[Decimal]:
-    """The first ``n`` of an already ordered side (all when None)."""
-    if n is None:
-        return prices
-    if n < 0:
-        raise ValueError(f"n must be >= 0 or None, got {n}")
-    return islice(prices, n)
+def _update(side: _Side, levels: Iterable[Sequence[Any]], book: OrderBook) -> None:
+    """Set each ``[price, qty]`` level on one side: absolute quantity, numeric zero removes.
+
+    The hot path of every diff event (40 levels each), written for speed: one string lookup
+    finds the level's cell, one float call screens the quantity, one store sets it; only a
+    level entering or leaving the band moves in the sorted list. The ``try`` costs nothing
+    until a price is new (Python 3.11+).
+    """
+    lookup = side.cache.__getitem__
+    top = side.top
+    floor = side.floor
+    zeros = _ZEROS
+    inf = _INF
+    change = 0
+    for raw, qty in levels:  # pairs only: the third element Binance dropped in 2018 is refused
+        try:
+            cell = lookup(raw)
+        except KeyError:
+            cell = book._new_cell(side, raw)
+            floor = side.floor  # a finer tick rescales the sides in place
+        if qty.__class__ is float:
+            _refuse_float(qty)
+        amount = float(qty)
+        if (0.0 < amount < inf) or not (qty in zeros or _is_zero(qty)):
+            if cell[1] is None:
+                change += 1
+                if cell[0] >= floor:
+                    insort(top, cell[0])
+            cell[1] = qty
+        elif cell[1] is not None:
+            cell[1] = None
+            change -= 1
+            if cell[0] >= floor:
+                del top[bisect_left(top, cell[0])]
+    side.count += change
 
 
 class OrderBook:
@@ -146,14 +219,15 @@ class OrderBook:
         self.symbol = symbol
         #: The ``lastUpdateId``/``u`` the book reflects; ``None`` means no book (unsynced).
         self.update_id: int | None = None
-        self._bids = SortedDict()  # ascending: best bid is the last key
-        self._asks = SortedDict()  # ascending: best ask is the first key
-        self._keys: dict[str, Decimal] = {}  # price as sent -> canonical key
+        self._bids = _Side(1)
+        self._asks = _Side(-1)
+        #: Decimal places of the tick; prices are held as integers ``price * 10**scale``.
+        self._scale = 0
 
     def __repr__(self) -> str:
         return (
             f"<OrderBook {self.symbol} update_id={self.update_id} "
-            f"bids={len(self._bids)} asks={len(self._asks)}>"
+            f"bids={self._bids.count} asks={self._asks.count}>"
         )
 
     # -- writing ----------------------------------------------------------------------------
@@ -166,14 +240,14 @@ class OrderBook:
     ) -> None:
         """Replace the whole book with a REST/WS-API depth snapshot taken at ``last_update_id``.
 
-        Levels go into plain dicts first and each side is sorted once, which is several times
-        faster than 5,000 sorted inserts.
+        Levels are stored with no band (floor above everything) and each band is filled once
+        afterwards, which is many times faster than 5,000 sorted inserts.
         """
-        new_bids: dict[Decimal, Decimal] = {}
-        new_asks: dict[Decimal, Decimal] = {}
-        self._apply(new_bids, new_asks, bids, asks)
-        self._bids = SortedDict(new_bids)
-        self._asks = SortedDict(new_asks)
+        self.clear()
+        self._bids.floor = self._asks.floor = _INF
+        self._apply(bids, asks)
+        self._bids.refill(_BAND)
+        self._asks.refill(_BAND)
         self.update_id = last_update_id
 
     def apply_levels(
@@ -186,24 +260,44 @@ class OrderBook:
 
         Deciding whether the event belongs here is the sequencer's job, not this method's.
         """
-        self._apply(self._bids, self._asks, bids, asks)
+        self._apply(bids, asks)
         if update_id is not None:
             self.update_id = update_id
 
-    def _apply(
-        self,
-        bid_side: dict[Decimal, Decimal],
-        ask_side: dict[Decimal, Decimal],
-        bids: Iterable[Sequence[Any]],
-        asks: Iterable[Sequence[Any]],
-    ) -> None:
+    def _apply(self, bids: Iterable[Sequence[Any]], asks: Iterable[Sequence[Any]]) -> None:
         try:
-            _apply_side(bid_side, bids, self._keys)
-            _apply_side(ask_side, asks, self._keys)
+            _update(self._bids, bids, self)
+            _update(self._asks, asks, self)
         except (ArithmeticError, ValueError, TypeError, IndexError) as e:
             # Part of the event may already be applied: the book can no longer be trusted.
             self.clear()
             raise ValueError(f"{self.symbol}: bad depth level ({e}); book cleared") from e
+
+    def _new_cell(self, side: _Side, raw: Any) -> _Cell:
+        """The cell of a price text not seen before (a new level, or a new spelling)."""
+        _, digits, exponent_of = _parse_price(raw).normalize().as_tuple()
+        exponent = int(exponent_of)  # an int for every finite Decimal
+        if -exponent > self._scale:
+            self._refine(-exponent)
+        key = side.sign * int("".join(map(str, digits))) * 10 ** (exponent + self._scale)
+        cell = side.cells.get(key)
+        if cell is None:
+            if len(side.cells) >= _CACHE_LIMIT:
+                side.cells = {k: c for k, c in side.cells.items() if c[1] is not None}
+                side.cache.clear()
+            cell = side.cells[key] = [key, None, None]
+        if type(raw) is str:  # only text: 1 == 1.0 must not let a float through later
+            if len(side.cache) >= _CACHE_LIMIT:
+                side.cache.clear()
+            side.cache[raw] = cell
+        return cell
+
+    def _refine(self, scale: int) -> None:
+        """Use a finer tick: ``scale`` decimals. Rare (the first prices of a symbol), O(n)."""
+        factor = 10 ** (scale - self._scale)
+        self._bids.rescale(factor)
+        self._asks.rescale(factor)
+        self._scale = scale
 
     def adopt(self, other: OrderBook) -> None:
         """Take over ``other``'s levels and update id in place (readers keep this object).
@@ -211,48 +305,69 @@ class OrderBook:
         Used to swap in a book rebuilt from a fresh snapshot; ``other`` must not be used after.
         """
         self._bids, self._asks, self.update_id = other._bids, other._asks, other.update_id
+        self._scale = other._scale
 
     def clear(self) -> None:
-        """Forget every level and the update id: the book is unsynced until the next snapshot."""
-        self._bids.clear()
-        self._asks.clear()
+        """Forget every level and the update id: the book is unsynced until the next snapshot.
+
+        The spellings and the tick learnt so far are kept: they do not depend on the levels.
+        """
+        self._bids.empty()
+        self._asks.empty()
         self.update_id = None
 
     # -- reading ----------------------------------------------------------------------------
 
+    def _best(self, side: _Side, n: int | None) -> list[Level]:
+        """The best ``n`` levels of a side (all when None), best first: a slice of the band."""
+        top = side.top
+        if n is not None and n < 0:
+            raise ValueError(f"n must be >= 0 or None, got {n}")
+        if (n is None or n > len(top)) and side.floor != -_INF:
+            side.refill(side.count if n is None else max(n, _BAND))
+        cells, sign, scale = side.cells, side.sign, self._scale
+        levels = []
+        for key in top[::-1] if n is None else top[: -n - 1 : -1]:
+            cell = cells[key]
+            price = cell[2]
+            if price is None:
+                price = cell[2] = _canonical_price(Decimal(sign * key).scaleb(-scale))
+            levels.append((price, Decimal(cell[1])))
+        return levels
+
     def best_bid(self) -> Level | None:
         """The highest bid, or None when there are no bids."""
-        return self._bids.peekitem(-1) if self._bids else None
+        best = self._best(self._bids, 1)
+        return best[0] if best else None
 
     def best_ask(self) -> Level | None:
         """The lowest ask, or None when there are no asks."""
-        return self._asks.peekitem(0) if self._asks else None
+        best = self._best(self._asks, 1)
+        return best[0] if best else None
 
     def spread(self) -> Decimal | None:
         """Best ask minus best bid (exact), or None when either side is empty."""
-        if not self._bids or not self._asks:
+        bid, ask = self.best_bid(), self.best_ask()
+        if bid is None or ask is None:
             return None
-        return self._asks.peekitem(0)[0] - self._bids.peekitem(-1)[0]
+        return ask[0] - bid[0]
 
     def is_crossed(self) -> bool:
         """True when best bid >= best ask: impossible on a correct book, a sign of lost events."""
-        if not self._bids or not self._asks:
-            return False
-        return bool(self._bids.peekitem(-1)[0] >= self._asks.peekitem(0)[0])
+        bid, ask = self._bids.top, self._asks.top
+        return bool(bid and ask and bid[-1] >= -ask[-1])
 
     def bids(self, n: int | None = None) -> list[Level]:
-        """The best ``n`` bids (all when None), highest price first; O(log n + N), no sort."""
-        side = self._bids
-        return [(price, side[price]) for price in _first(reversed(side), n)]
+        """The best ``n`` bids (all when None), highest price first; O(N), no sort."""
+        return self._best(self._bids, n)
 
     def asks(self, n: int | None = None) -> list[Level]:
-        """The best ``n`` asks (all when None), lowest price first; O(log n + N), no sort."""
-        side = self._asks
-        return [(price, side[price]) for price in _first(iter(side), n)]
+        """The best ``n`` asks (all when None), lowest price first; O(N), no sort."""
+        return self._best(self._asks, n)
 
     def depth(self) -> tuple[int, int]:
         """Number of (bid, ask) levels held."""
-        return len(self._bids), len(self._asks)
+        return self._bids.count, self._asks.count
 
     def as_lists(self, float_values: bool = True) -> tuple[list[list[Any]], list[list[Any]]]:
         """(bids, asks) in the legacy ``DepthCache.get_bids()/get_asks()`` shape, best first.

@@ -93,14 +93,17 @@ class DepthCache:
         return f"<DepthCache {self.symbol} bids={bids} asks={asks} update_time={self.update_time}>"
 
     def add_bid(self, bid: Sequence[Any]) -> None:
-        """Set one bid ``[price, qty, ...]``; any zero quantity ("0", "0.000") removes it."""
+        """Set one bid ``[price, qty, ...]``; any zero quantity ("0", "0.000") removes it.
+
+        Only the first two elements are read, as in 0.x (the book itself takes pairs only).
+        """
         with self.lock:
-            self.book.apply_levels([bid], ())
+            self.book.apply_levels([(bid[0], bid[1])], ())
 
     def add_ask(self, ask: Sequence[Any]) -> None:
-        """Set one ask ``[price, qty, ...]``; any zero quantity removes it."""
+        """Set one ask ``[price, qty, ...]``; any zero quantity removes it (first two read)."""
         with self.lock:
-            self.book.apply_levels((), [ask])
+            self.book.apply_levels((), [(ask[0], ask[1])])
 
     def get_bids(self, limit: int | None = None) -> list[list[Any]]:
         """Bids ``[[price, qty], …]``, highest price first (the best ``limit`` only if given)."""
