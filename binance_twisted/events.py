@@ -31,6 +31,7 @@ class EventKind(str, enum.Enum):
     LAGGING = "lagging"  #: delivery is ``lag`` seconds behind the event time (a slow consumer)
     CAUGHT_UP = "caught_up"  #: the lag is back under half the threshold
     DROPPED = "dropped"  #: queue mode: the queue is full, messages are being dropped (a gap)
+    GAP = "gap"  #: the bus: entries were lost upstream (``reason`` says which and where)
 
 
 @attrs.frozen

@@ -150,7 +150,7 @@ class StreamClient:
         self._reactor = reactor
         self._trust_root = load_trust_root(trust_root)
         if validate is _BY_MARKET:
-            validate = stream_names.validate if market == "spot" else None
+            validate = default_validator(market)
         self._validate = validate if validate is not None else _well_formed
         self._name = name if name is not None else market
         self._connections: list[StreamConnection] = []
@@ -237,12 +237,7 @@ class StreamClient:
     # -- planning ----------------------------------------------------------------------------
 
     def _check_names(self, streams: Iterable[str] | str) -> list[str]:
-        if isinstance(streams, str):
-            streams = [streams]
-        names = [self._validate(s) if isinstance(s, str) else _not_str(s) for s in streams]
-        if not names:
-            raise ValueError("streams must name at least one stream")
-        return list(dict.fromkeys(names))
+        return check_names(streams, self._validate)
 
     def _attach(self, subscription: Subscription, names: list[str]) -> defer.Deferred:
         planned: dict[StreamConnection, list[str]] = {}
@@ -383,6 +378,21 @@ class StreamClient:
 def _owners(connection: StreamConnection) -> set[object]:
     """The subscriptions that receive something from ``connection``."""
     return {route[2] for routes in connection.routes.values() for route in routes}
+
+
+def check_names(streams: Iterable[str] | str, validate: Validator) -> list[str]:
+    """Stream names checked and normalised by ``validate``, duplicates dropped, order kept."""
+    if isinstance(streams, str):
+        streams = [streams]
+    names = [validate(s) if isinstance(s, str) else _not_str(s) for s in streams]
+    if not names:
+        raise ValueError("streams must name at least one stream")
+    return list(dict.fromkeys(names))
+
+
+def default_validator(market: str) -> Validator:
+    """What ``validate`` defaults to: the current Spot streams on Spot, else well-formed."""
+    return stream_names.validate if market == "spot" else _well_formed
 
 
 def _well_formed(name: str) -> str:

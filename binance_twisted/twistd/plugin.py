@@ -7,6 +7,8 @@
   ``[--market spot|usdm|coinm] [--tld com|us | --testnet | --stream-url URL]``
   ``[--rotate-minutes 60] [--max-file-mb N] [--status-every 10]``
   ``[--status tcp:9108:interface=127.0.0.1]`` (``/metrics``, ``/status``, ``/healthz``)
+  ``[--publish redis://HOST:PORT/DB [--bus-prefix binance] [--bus-maxlen N]]``: also, or
+  instead of ``--out``, publish to Redis Streams (:mod:`binance_twisted.bus`)
 * ``twistd -n binance replay DIR [--listen tcp:9443:interface=127.0.0.1] [--speed 0|1|N]``
   ``[--loop]``: the recording served as Binance's streams (``ws://``; point clients'
   stream URL at it)
@@ -25,6 +27,8 @@ from twisted.application.service import IService
 from twisted.python import usage
 
 from binance_twisted import streams as stream_names
+from binance_twisted.bus.address import BusAddress
+from binance_twisted.bus.publisher import DEFAULT_MAXLEN
 from binance_twisted.endpoints import Endpoints
 
 __all__ = ["Options", "RecordOptions", "ReplayOptions", "makeService", "record_service"]
@@ -50,7 +54,16 @@ class RecordOptions(usage.Options):
 
     optParameters = [
         ["streams", "s", None, "comma-separated stream names (required)"],
-        ["out", "o", None, "directory the recordings go to (required)"],
+        ["out", "o", None, "directory the recordings go to (--out, --publish or both)"],
+        ["publish", None, None, "also publish to Redis Streams at this redis://host:port/db URL"],
+        ["bus-prefix", None, "binance", "key prefix on the bus: PREFIX:VENUE:STREAM"],
+        [
+            "bus-maxlen",
+            None,
+            DEFAULT_MAXLEN,
+            "entries each stream keeps in Redis (XADD MAXLEN ~)",
+            _positive("bus-maxlen", int),
+        ],
         ["market", None, "spot", "spot, usdm or coinm"],
         ["tld", None, "com", "com (binance.com) or us (binance.us)"],
         ["stream-url", None, None, "a stream base URL (wss://…) instead of the tld's"],
@@ -89,9 +102,15 @@ class RecordOptions(usage.Options):
     optFlags = [["testnet", None, "use Binance's Spot testnet"]]
 
     def postOptions(self) -> None:
-        for required in ("streams", "out"):
-            if not self[required]:
-                raise usage.UsageError(f"--{required} is required")
+        if not self["streams"]:
+            raise usage.UsageError("--streams is required")
+        if not self["out"] and not self["publish"]:
+            raise usage.UsageError("--out or --publish is required (or both)")
+        if self["publish"]:
+            try:
+                BusAddress.parse(self["publish"])
+            except ValueError as error:
+                raise usage.UsageError(f"--publish: {error}") from None
         self["streams"] = [s.strip() for s in self["streams"].split(",") if s.strip()]
         if self["market"] not in _MARKETS:
             raise usage.UsageError(
@@ -209,6 +228,9 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
         keep_bytes=int(chosen["keep-gb"] * 1e9) if chosen["keep-gb"] else None,
         status=chosen["status"],
         say=say,
+        publish=chosen["publish"],
+        bus_prefix=chosen["bus-prefix"],
+        bus_maxlen=chosen["bus-maxlen"],
     )
 
 

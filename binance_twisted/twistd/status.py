@@ -22,6 +22,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from binance_twisted._json import dumps
+from binance_twisted.bus.publisher import RedisPublisher
 from binance_twisted.market.client import StreamClient
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.recording.sink import RecordSink
@@ -68,12 +69,14 @@ class StatusSource:
         sink: RecordSink | None = None,
         lag: ReactorLag | None = None,
         wall: Any = time.time,
+        publisher: RedisPublisher | None = None,
     ) -> None:
         self.clients = list(clients)
         self.recorder = recorder
         self.sink = sink
         self.lag = lag
         self.wall = wall
+        self.publisher = publisher
 
     def snapshot(self) -> dict[str, Any]:
         """Everything, as plain JSON-ready values."""
@@ -90,6 +93,11 @@ class StatusSource:
             }
         if self.sink is not None:
             status["writer"] = attrs.asdict(self.sink.stats)
+        if self.publisher is not None:
+            status["bus"] = {
+                "url": str(self.publisher.address),
+                **attrs.asdict(self.publisher.stats),
+            }
         if self.lag is not None:
             status["reactor"] = {"lag": self.lag.lag, "max_lag": self.lag.max_lag}
         status["healthy"] = bool(connections) and all(
@@ -170,11 +178,35 @@ class StatusSource:
                 family = counter(name, doc, [])
                 family.add_metric([], value)
                 yield family
+        bus = status.get("bus")
+        if bus is not None:
+            yield from _bus_metrics(bus, gauge, counter)
         reactor = status.get("reactor")
         if reactor is not None:
             family = gauge("reactor_lag_seconds", "how late a 1 s reactor timer fired", [])
             family.add_metric([], reactor["lag"])
             yield family
+
+
+def _bus_metrics(bus: dict[str, Any], gauge: Any, counter: Any) -> Iterator[Any]:
+    """The Redis publisher's families: published, dropped, in flight, latency."""
+    for name, doc, value in (
+        ("bus_published", "entries Redis acknowledged", bus["published"]),
+        ("bus_dropped", "entries lost (queue full, or lost with a connection)", bus["dropped"]),
+        ("bus_gaps", "GAP entries written for the publisher's own losses", bus["gaps_published"]),
+    ):
+        family = counter(name, doc, [])
+        family.add_metric([], value)
+        yield family
+    for name, doc, value in (
+        ("bus_in_flight", "entries sent and not yet acknowledged", bus["in_flight"]),
+        ("bus_pending", "entries waiting to be sent", bus["pending"]),
+        ("bus_latency_seconds", "send to reply of the last batch", bus["last_latency"] or 0.0),
+        ("bus_connected", "1 while the last batch was acknowledged", bus["connected"]),
+    ):
+        family = gauge(name, doc, [])
+        family.add_metric([], float(value))
+        yield family
 
 
 def status_resource(source: StatusSource) -> Resource:

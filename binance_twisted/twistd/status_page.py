@@ -31,6 +31,7 @@ _PAGE = XMLString(
 <th>last message (s ago)</th><th>worst lag (s)</th><th>problems</th></tr>
 <t:transparent t:render="connections"/></table>
 <t:transparent t:render="recorder"/>
+<t:transparent t:render="bus"/>
 </body></html>"""
 )
 
@@ -71,7 +72,7 @@ class _Status(Element):
     @renderer
     def recorder(self, request: object, tag: Tag) -> Tag | str:
         recorder, writer = self.snapshot.get("recorder"), self.snapshot.get("writer")
-        if recorder is None or writer is None:
+        if recorder is None:
             return ""
         streams = [
             tags.tr(
@@ -81,19 +82,41 @@ class _Status(Element):
             )
             for stream, count in sorted(recorder["frames"].items())
         ]
+        files: list[Tag] = [tags.p(f"{recorder['gaps']} gaps; not recording to disk")]
+        if writer is not None:
+            files = [
+                tags.p(
+                    f"{recorder['gaps']} gaps, {writer['dropped']} dropped, "
+                    f"{writer['bytes_written'] / 1e6:.1f} MB written, {writer['files_sealed']} "
+                    f"files sealed, {writer['pending_bytes']} bytes waiting"
+                    + (", DISK FULL: paused" if writer["disk_full"] else "")
+                ),
+                tags.p(f"current file: {writer['current_file'] or '-'}"),
+            ]
         return tags.div(
             tags.h2("Recording"),
-            tags.p(
-                f"{recorder['gaps']} gaps, {writer['dropped']} dropped, "
-                f"{writer['bytes_written'] / 1e6:.1f} MB written, {writer['files_sealed']} "
-                f"files sealed, {writer['pending_bytes']} bytes waiting"
-                + (", DISK FULL: paused" if writer["disk_full"] else "")
-            ),
-            tags.p(f"current file: {writer['current_file'] or '-'}"),
+            *files,
             tags.table(
                 tags.tr(tags.th("stream"), tags.th("frames"), tags.th("last frame (s ago)")),
                 *streams,
                 border="1",
+            ),
+        )
+
+    @renderer
+    def bus(self, request: object, tag: Tag) -> Tag | str:
+        bus = self.snapshot.get("bus")
+        if bus is None:
+            return ""
+        latency = bus["last_latency"]
+        return tags.div(
+            tags.h2(f"Publishing to {bus['url']}"),
+            tags.p(
+                ("connected" if bus["connected"] else "NOT CONNECTED")
+                + f": {bus['published']} published, {bus['dropped']} dropped "
+                f"({bus['gaps_published']} gap entries), {bus['in_flight']} in flight, "
+                f"{bus['pending']} waiting, last batch "
+                + ("-" if latency is None else f"{latency * 1000:.1f} ms")
             ),
         )
 

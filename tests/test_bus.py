@@ -1,0 +1,363 @@
+"""The Redis Streams bus: publish from a recorder, consume as a StreamClient would.
+
+The integration tests run a real ``redis-server`` (tests/redis_server.py) on a free loopback
+port and FakeBinance over real sockets; the bookkeeping tests drive the publisher with a
+``task.Clock`` and a stand-in Redis handle whose replies the test fires.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from twisted.internet import defer, reactor
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from binance_twisted import StreamClient
+from binance_twisted._json import loads
+from binance_twisted.bus import BusAddress, RedisPublisher, RedisStreamSource, stream_key
+from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.recording import Kind, Record
+from binance_twisted.recording.recorder import Recorder
+from binance_twisted.testing import FakeBinance
+from tests.redis_server import RedisServer
+from tests.support import asynchronous, wait_until
+
+TRADES = "bnbbtc@trade"
+AGG = "bnbbtc@aggTrade"
+T0 = 1_796_300_000_000_000_000
+
+
+def frame(n: int, stream: str = TRADES, size: int = 100) -> Record:
+    return Record(Kind.FRAME, stream, b"x" * size, T0 + n, n, 1, n)
+
+
+class AddressTests(SynchronousTestCase):
+    def test_urls_parse_and_the_password_never_shows(self) -> None:
+        """Host, port, db and login are read; str/repr and errors hide the password."""
+        address = BusAddress.parse("redis://bot:s3cret@10.0.0.5:6380/2")
+        self.assertEqual((address.host, address.port, address.db), ("10.0.0.5", 6380, 2))
+        self.assertEqual((address.username, address.password), ("bot", "s3cret"))
+        self.assertEqual(str(address), "redis://***@10.0.0.5:6380/2")
+        self.assertNotIn("s3cret", repr(address))
+        self.assertEqual(BusAddress.parse("redis://localhost").port, 6379)
+        for bad in ("http://h:1/0", "redis://:pw@h:1/x", "redis://:s3cret@h:99999/0", "redis:///0"):
+            with self.assertRaises(ValueError) as caught:
+                BusAddress.parse(bad)
+            self.assertNotIn("s3cret", str(caught.exception))
+            self.assertIn("redis", str(caught.exception))
+
+    def test_keys_name_the_market_not_the_host(self) -> None:
+        """binance:{venue}:{stream}, venues spot/usdm/coinm only."""
+        self.assertEqual(stream_key("binance", "spot", TRADES), "binance:spot:bnbbtc@trade")
+        with self.assertRaisesRegex(ValueError, "venue must be one of spot, usdm, coinm"):
+            stream_key("binance", "binance.com", TRADES)
+
+    def test_bad_arguments_fail_before_any_io(self) -> None:
+        """Each bound must be a positive integer; the source checks start, count and block."""
+        for name in ("maxlen", "batch_size", "max_in_flight", "max_pending", "max_pending_bytes"):
+            with self.assertRaisesRegex(ValueError, name):
+                RedisPublisher(Clock(), "redis://h/0", **{name: 0})
+        for options in ({"start": "yesterday"}, {"count": 0}, {"block": 0}):
+            with self.assertRaises(ValueError):
+                RedisStreamSource(Clock(), "redis://h/0", **options)  # type: ignore[arg-type]
+        with self.assertRaisesRegex(ValueError, "venue"):
+            RedisStreamSource(Clock(), "redis://h/0", venue="margin")
+
+
+class StandInRedis:
+    """Holds each command's Deferred for the test to fire; counts what was sent."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[tuple[bytes, ...], defer.Deferred]] = []
+
+    def execute_command(self, *args: bytes) -> defer.Deferred:
+        d: defer.Deferred = defer.Deferred()
+        self.commands.append((args, d))
+        return d
+
+    def disconnect(self) -> defer.Deferred:
+        return defer.succeed(None)
+
+    @staticmethod
+    def entries(args: tuple[bytes, ...]) -> list[bytes]:
+        """The keys of one EVAL batch."""
+        return list(args[3 : 3 + int(args[2])])
+
+
+class PublisherBookkeepingTests(SynchronousTestCase):
+    def publisher(self, **options: Any) -> tuple[RedisPublisher, Clock, StandInRedis]:
+        clock, redis = Clock(), StandInRedis()
+        publisher = RedisPublisher(clock, "redis://h/0", connect_to=lambda _: redis, **options)
+        publisher.start()
+        return publisher, clock, redis
+
+    def test_batches_are_bounded_in_size_and_in_flight(self) -> None:
+        """1,000 frames go out as batches of 100, at most 2 on the wire; acks send the rest."""
+        publisher, clock, redis = self.publisher(batch_size=100, max_in_flight=2)
+        for n in range(1000):
+            publisher.put(frame(n))
+        clock.advance(0)
+        self.assertEqual([len(redis.entries(a)) for a, _ in redis.commands], [100, 100])
+        self.assertEqual((publisher.stats.in_flight, publisher.stats.pending), (200, 800))
+        while publisher.stats.pending or publisher.stats.in_flight:
+            for _, d in redis.commands:
+                if not d.called:
+                    d.callback(100)
+        self.assertEqual(len(redis.commands), 10)
+        self.assertEqual((publisher.stats.published, publisher.stats.dropped), (1000, 0))
+
+    def test_a_full_queue_drops_counts_and_writes_one_gap_when_entries_flow_again(self) -> None:
+        """Past max_pending, frames are dropped and counted; the next batch starts with a GAP
+        entry on _events naming the count, the streams and the receive-time bounds."""
+        publisher, clock, redis = self.publisher(batch_size=10, max_in_flight=1, max_pending=10)
+        for n in range(10):
+            publisher.put(frame(n))
+        clock.advance(0)  # 10 in flight, queue empty
+        for n in range(10, 30):
+            publisher.put(frame(n, AGG if n % 2 else TRADES))
+        self.assertEqual((publisher.stats.pending, publisher.stats.dropped), (10, 10))
+        redis.commands[0][1].callback(10)
+        args = redis.commands[1][0]
+        keys = redis.entries(args)
+        self.assertEqual(keys[0], b"binance:spot:_events")
+        details = loads(args[3 + len(keys) + 2 + 3])
+        self.assertEqual(details["dropped"], 10)
+        self.assertEqual(details["streams"], {TRADES: 5, AGG: 5})
+        self.assertEqual((details["first_recv_ns"], details["last_recv_ns"]), (T0 + 20, T0 + 29))
+        self.assertIn("queue full", details["reason"])
+        self.assertEqual(publisher.stats.gaps_published, 1)
+
+    def test_a_batch_lost_with_its_connection_is_counted_and_reported(self) -> None:
+        """A failed batch is not re-sent (at most once): its entries count as dropped and the
+        next batch carries a GAP saying the connection was lost."""
+        publisher, clock, redis = self.publisher(batch_size=5)
+        for n in range(5):
+            publisher.put(frame(n))
+        clock.advance(0)
+        redis.commands[0][1].errback(ConnectionError("Lost connection"))
+        self.assertEqual((publisher.stats.dropped, publisher.stats.connected), (5, False))
+        self.assertEqual(publisher.stats.last_error, "Lost connection")
+        publisher.put(frame(5))
+        clock.advance(0)
+        keys = redis.entries(redis.commands[1][0])
+        self.assertEqual(keys, [b"binance:spot:_events", b"binance:spot:bnbbtc@trade"])
+        self.assertTrue(any(b"connection lost" in arg for arg in redis.commands[1][0][3:]))
+
+    def test_only_frames_gaps_and_disconnects_are_published(self) -> None:
+        """CONNECT, SUBSCRIBE, ACK, MARK and SNAPSHOT records stay in the files."""
+        publisher, clock, redis = self.publisher()
+        for kind in (Kind.CONNECT, Kind.SUBSCRIBE, Kind.ACK, Kind.MARK, Kind.SNAPSHOT):
+            publisher.put(Record.event(kind, {}, recv_wall_ns=T0, recv_mono_ns=0))
+        publisher.put(
+            Record.event(Kind.DISCONNECT, {"code": 1006}, recv_wall_ns=T0, recv_mono_ns=0)
+        )
+        clock.advance(0)
+        self.assertEqual(redis.entries(redis.commands[0][0]), [b"binance:spot:_events"])
+
+
+@attrs.define
+class Pipeline:
+    """FakeBinance's frames on their way to Redis, and what the recorder saw."""
+
+    client: StreamClient
+    recorder: Recorder
+    publisher: RedisPublisher
+    recorded: list[Record]
+
+
+class BusTests(TestCase):
+    """Real redis-server, real sockets."""
+
+    def redis(self, *extra: str) -> RedisServer:
+        server = RedisServer(*extra)
+        server.start()
+        self.addCleanup(server.stop)
+        return server
+
+    async def recording(self, url: str, streams: list[str], **options: Any) -> Pipeline:
+        """FakeBinance → StreamClient → Recorder → (a list, and a RedisPublisher)."""
+        fake = FakeBinance(reactor, event_interval=0.01)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        publisher = RedisPublisher(reactor, url, **options)
+        publisher.start()
+        self.addCleanup(publisher.stop)
+        recorded: list[Record] = []
+
+        def tee(record: Record) -> None:
+            recorded.append(record)
+            publisher.put(record)
+
+        client = StreamClient(reactor, fake.endpoints)
+        self.addCleanup(client.close)
+        recorder = Recorder(client, streams, tee)
+        await recorder.start()
+        return Pipeline(client, recorder, publisher, recorded)
+
+    def source(self, url: str, **options: Any) -> RedisStreamSource:
+        source = RedisStreamSource(reactor, url, block=0.1, **options)
+        self.addCleanup(source.close)
+        return source
+
+    @asynchronous
+    async def test_every_frame_reaches_a_consumer_once_and_in_order(self) -> None:
+        """Two streams published by a recorder: a bus consumer subscribed first receives
+        every recorded frame, decoded and unwrapped as StreamClient delivers it, once each,
+        in order; the raw shape gets the bytes as received."""
+        server = self.redis()
+        source = self.source(server.url)
+        received: list[tuple[str, Any]] = []
+        raws: list[bytes] = []
+        await source.subscribe([TRADES, AGG], lambda stream, data: received.append((stream, data)))
+        await source.subscribe([TRADES], lambda stream, data, raw: raws.append(raw), raw=True)
+        run = await self.recording(server.url, [TRADES, AGG])
+        await wait_until(
+            lambda: run.recorder.frames[TRADES] >= 100 and run.recorder.frames[AGG] >= 100
+        )
+        await run.client.close()
+        frames = [r for r in run.recorded if r.kind is Kind.FRAME]
+        await wait_until(lambda: len(received) == len(frames), timeout=10)
+        for stream in (TRADES, AGG):
+            sent = [loads(r.payload)["data"] for r in frames if r.stream == stream]
+            self.assertEqual([data for s, data in received if s == stream], sent)
+        self.assertEqual(raws, [r.payload for r in frames if r.stream == TRADES])
+        self.assertEqual(run.publisher.stats.dropped, 0)
+        self.assertEqual(
+            server.integer("XLEN", f"binance:spot:{TRADES}"), run.recorder.frames[TRADES]
+        )
+        self.assertEqual(source.stats()["bus-spot"]["messages"], len(frames))
+
+    @asynchronous
+    async def test_redis_restarted_mid_stream(self) -> None:
+        """Redis killed and restarted: the recorder keeps receiving from Binance, what could
+        not wait is dropped and counted, a GAP entry says so, and publishing resumes; a
+        consumer reads on after the restart and hears about the outage and the gap."""
+        server = self.redis()
+        source = self.source(server.url)
+        received: list[int] = []
+        events: list[ConnectionEvent] = []
+        await source.subscribe(
+            [TRADES], lambda stream, data: received.append(data["t"]), events.append
+        )
+        run = await self.recording(server.url, [TRADES], max_pending=20)
+        await wait_until(lambda: run.publisher.stats.published >= 50)
+        server.stop()
+        frames_at_kill = run.recorder.frames[TRADES]
+        await wait_until(lambda: run.publisher.stats.dropped > 0)
+        self.assertGreater(run.recorder.frames[TRADES], frames_at_kill)  # Binance side unaffected
+        server.start()
+        published = run.publisher.stats.published
+        await wait_until(lambda: run.publisher.stats.published > published + 50, timeout=20)
+        self.assertLessEqual(run.publisher.stats.pending, 20)
+        self.assertGreaterEqual(run.publisher.stats.gaps_published, 1)
+        gap_reply = server.command("XRANGE", "binance:spot:_events", "-", "+")
+        self.assertIsNotNone(gap_reply)
+        await wait_until(lambda: any(e.kind is EventKind.GAP for e in events), timeout=10)
+        gap = next(e for e in events if e.kind is EventKind.GAP)
+        self.assertIn("bus publisher lost entries", gap.reason or "")
+        kinds = [e.kind for e in events]
+        self.assertIn(EventKind.DISCONNECTED, kinds)
+        self.assertIn(EventKind.RECONNECTED, kinds)
+        after = len(received)
+        await wait_until(lambda: len(received) > after + 20)
+        self.assertEqual(received, sorted(set(received)))  # never twice, never reordered
+
+    @asynchronous
+    async def test_a_slow_redis_bounds_memory_and_counts_drops(self) -> None:
+        """Writes paused in Redis (CLIENT PAUSE): the queue never exceeds its bound, drops
+        are counted, and everything flows again once Redis answers."""
+        server = self.redis()
+        run = await self.recording(server.url, [TRADES], max_pending=30, max_in_flight=1)
+        await wait_until(lambda: run.publisher.stats.published >= 20)
+        self.assertEqual(server.command("CLIENT", "PAUSE", "1500", "ALL"), b"+OK")
+        peak = 0
+
+        async def drops() -> None:
+            nonlocal peak
+            while run.publisher.stats.dropped < 20:
+                peak = max(peak, run.publisher.stats.pending)
+                await deferLater(0.01)
+
+        await drops()
+        self.assertLessEqual(peak, 30)
+        published = run.publisher.stats.published
+        await wait_until(lambda: run.publisher.stats.gaps_published >= 1, timeout=10)
+        await wait_until(lambda: run.publisher.stats.published > published + 30)
+        self.assertGreater(run.publisher.stats.max_latency, 0.3)  # the paused batch, answered late
+        events = server.integer("XLEN", "binance:spot:_events")
+        self.assertGreaterEqual(events, 1)
+
+    @asynchronous
+    async def test_streams_are_trimmed_to_maxlen(self) -> None:
+        """XADD MAXLEN ~: a stream never holds much more than maxlen entries (Redis trims
+        whole nodes; with 10 entries per node the slack is at most 10)."""
+        server = self.redis("--stream-node-max-entries", "10")
+        run = await self.recording(server.url, [TRADES], maxlen=50)
+        await wait_until(lambda: run.publisher.stats.published >= 200)
+        self.assertLessEqual(server.integer("XLEN", f"binance:spot:{TRADES}"), 60)
+        self.assertGreaterEqual(server.integer("XLEN", f"binance:spot:{TRADES}"), 50)
+
+
+def deferLater(seconds: float) -> defer.Deferred:
+    from twisted.internet import task
+
+    return task.deferLater(reactor, seconds, lambda: None)
+
+
+class RecordOptionTests(SynchronousTestCase):
+    def options(self, *argv: str) -> Any:
+        from binance_twisted.twistd.plugin import RecordOptions
+
+        options = RecordOptions()
+        options.parseOptions(["--streams", TRADES, *argv])
+        return options
+
+    def test_out_or_publish_is_required_and_the_url_is_checked_first(self) -> None:
+        """Records must go somewhere; a bad --publish URL fails before anything starts,
+        without echoing its password."""
+        from twisted.python.usage import UsageError
+
+        with self.assertRaisesRegex(UsageError, "--out or --publish is required"):
+            self.options()
+        with self.assertRaises(UsageError) as caught:
+            self.options("--publish", "http://:s3cret@h:1/0")
+        self.assertIn("--publish", str(caught.exception))
+        self.assertNotIn("s3cret", str(caught.exception))
+        chosen = self.options("--publish", "redis://127.0.0.1:6379/3", "--bus-maxlen", "500")
+        self.assertEqual((chosen["out"], chosen["bus-maxlen"]), (None, 500))
+
+
+class PublishProcessTests(TestCase):
+    @asynchronous
+    async def test_twistd_publishes_to_redis_without_writing_files(self) -> None:
+        """``twistd -n binance record --publish redis://…`` with no --out: frames land in
+        Redis under binance:spot:<stream>, the status line counts them, SIGTERM stops it."""
+        from tests import test_operator as operator
+
+        server = RedisServer()
+        server.start()
+        self.addCleanup(server.stop)
+        fake = FakeBinance(reactor, event_interval=0.02)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        process = operator._Process()
+        argv = [operator.TWISTD, "-n", "--pidfile=", "--logfile=-", "binance", "record",
+                "--streams", f"{TRADES},{AGG}", "--publish", server.url,
+                "--stream-url", fake.endpoints.stream_url, "--status-every", "0.2"]  # fmt: skip
+        transport = reactor.spawnProcess(
+            process, operator.TWISTD, argv, env=operator.ENV, path=str(operator.ROOT)
+        )
+
+        def published() -> int:
+            lines = [x for x in process.output.splitlines() if b"; bus: " in x]
+            return int(lines[-1].split(b"; bus: ")[1].split(b" ")[0]) if lines else 0
+
+        await wait_until(lambda: published() > 40, 20)
+        self.assertGreater(server.integer("XLEN", f"binance:spot:{TRADES}"), 10)
+        self.assertGreater(server.integer("XLEN", f"binance:spot:{AGG}"), 10)
+        transport.signalProcess("TERM")
+        await process.ended
+        self.assertIn(b"Server Shut Down.", process.output)
+        self.assertNotIn(b"files sealed", process.output)
