@@ -299,11 +299,99 @@ class BusTests(TestCase):
         self.assertLessEqual(server.integer("XLEN", f"binance:spot:{TRADES}"), 60)
         self.assertGreaterEqual(server.integer("XLEN", f"binance:spot:{TRADES}"), 50)
 
+    @asynchronous
+    async def test_a_depth_book_syncs_from_the_bus_and_equals_the_truth(self) -> None:
+        """DepthSynchroniser fed by the bus (diffs published by a recorder) and a REST
+        snapshot: synced, and equal to the exchange's book after more events."""
+        from binance_twisted.depth.synchroniser import DepthSynchroniser
+        from binance_twisted.rest import RestClient
+        from tests.test_depthcache import pump, true_levels
 
-def deferLater(seconds: float) -> defer.Deferred:
-    from twisted.internet import task
+        server = self.redis()
+        fake = FakeBinance(reactor, event_interval=None)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        publisher = RedisPublisher(reactor, server.url)
+        publisher.start()
+        self.addCleanup(publisher.stop)
+        client = StreamClient(reactor, fake.endpoints)
+        self.addCleanup(client.close)
+        await Recorder(client, ["btcusdt@depth@100ms"], publisher.put).start()
+        source = self.source(server.url)
+        sync = DepthSynchroniser(
+            reactor, source, RestClient(reactor, fake.endpoints.rest_url), "BTCUSDT"
+        )
+        self.addCleanup(sync.stop)
+        started = sync.start()
+        await pump(fake, lambda: started.called)
+        for _ in range(10):
+            fake.tick()
+        await pump(fake, lambda: sync.book.update_id == fake.book("btcusdt")[0])
+        _, bids, asks = fake.book("btcusdt")
+        self.assertEqual(sync.state, "synced")
+        self.assertEqual(dict(sync.book.bids()), true_levels(bids))
+        self.assertEqual(dict(sync.book.asks()), true_levels(asks))
 
-    return task.deferLater(reactor, seconds, lambda: None)
+
+class LegacyBusTests(TestCase):
+    def test_a_bad_bus_url_fails_in_the_constructor(self) -> None:
+        """bus= is checked with the other options, before any thread or socket."""
+        from binance_twisted import BinanceSocketManager
+
+        with self.assertRaisesRegex(ValueError, "must start with redis://"):
+            BinanceSocketManager(None, bus="http://h:1/0")
+
+    @asynchronous
+    async def test_a_threaded_legacy_script_reads_the_bus_with_one_option(self) -> None:
+        """A 0.x script whose only change is ``bus=URL``: trades arrive in the legacy shape
+        from Redis, on the library's thread, and close() ends the script."""
+        import os
+        import sys
+        import textwrap
+
+        from tests.test_manager_process import _Collect
+
+        server = RedisServer()
+        server.start()
+        self.addCleanup(server.stop)
+        fake = FakeBinance(reactor, event_interval=0.02)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        publisher = RedisPublisher(reactor, server.url)
+        publisher.start()
+        self.addCleanup(publisher.stop)
+        client = StreamClient(reactor, fake.endpoints)
+        self.addCleanup(client.close)
+        await Recorder(client, ["bnbbtc@trade"], publisher.put).start()
+        script = textwrap.dedent(
+            """
+            import sys, threading
+            from binance_twisted import BinanceSocketManager
+            done = threading.Event()
+            seen = []
+            def on_trade(msg):
+                seen.append(msg)
+                if len(seen) == 20:
+                    done.set()
+            bm = BinanceSocketManager(None, bus=sys.argv[1])
+            bm.start_trade_socket("BNBBTC", on_trade)
+            bm.start()
+            ok = done.wait(20)
+            bm.close()
+            ids = [m["t"] for m in seen[:20]]
+            print(ok, seen[0]["e"], seen[0]["s"], ids == sorted(set(ids)))
+            """
+        )
+        path = self.mktemp() + ".py"
+        with open(path, "w") as f:
+            f.write(script)
+        collect = _Collect()
+        reactor.spawnProcess(
+            collect, sys.executable, [sys.executable, path, server.url], env=dict(os.environ)
+        )
+        code = await collect.ended
+        self.assertEqual(code, 0, collect.err.decode())
+        self.assertEqual(collect.out.decode().split(), ["True", "trade", "BNBBTC", "True"])
 
 
 class RecordOptionTests(SynchronousTestCase):
@@ -361,3 +449,9 @@ class PublishProcessTests(TestCase):
         await process.ended
         self.assertIn(b"Server Shut Down.", process.output)
         self.assertNotIn(b"files sealed", process.output)
+
+
+def deferLater(seconds: float) -> defer.Deferred:
+    from twisted.internet import task
+
+    return task.deferLater(reactor, seconds, lambda: None)

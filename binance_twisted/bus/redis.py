@@ -15,10 +15,14 @@ from typing import Any
 
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
 
 from binance_twisted.bus.address import BusAddress
 
 __all__ = ["connect", "disconnect"]
+
+log = Logger(namespace="binance_twisted.bus")
+_warned: list[bool] = []
 
 
 def connect(address: BusAddress) -> Any:
@@ -32,6 +36,12 @@ def connect(address: BusAddress) -> Any:
         raise ImportError(
             "the Redis bus needs txredisapi: pip install 'binance-twisted[redis]'"
         ) from e
+    if txredisapi.hiredis is None and not _warned:
+        _warned.append(True)
+        log.warn(
+            "hiredis is not installed: txredisapi parses replies in pure Python, one reactor "
+            "turn per field; pip install 'binance-twisted[redis]' brings it"
+        )
     return txredisapi.lazyConnection(
         address.host,
         address.port,

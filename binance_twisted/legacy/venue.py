@@ -28,11 +28,12 @@ from binance_twisted._core.policy import VENUE, ConnectionPolicy
 from binance_twisted._core.tls import TrustRoot
 from binance_twisted.accounts.listenkeys import ListenKeys
 from binance_twisted.accounts.streams import ListenKeyStream
+from binance_twisted.bus.address import BusAddress
 from binance_twisted.depth.budget import SnapshotScheduler
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.errors import MissingCredentialsError
 from binance_twisted.events import ConnectionEvent
-from binance_twisted.market.client import StreamClient
+from binance_twisted.market.client import StreamClient, StreamSource
 from binance_twisted.rest import RestClient
 from binance_twisted.signing import Signer, load_signer
 from binance_twisted.wsapi.connection import WebSocketAPI
@@ -54,6 +55,7 @@ _OPTIONS = (
     "user_data",
     "queue_size",
     "queue_overflow",
+    "bus",
 )
 #: how start_user_socket gets Spot user data: auto (None), or forced
 _USER_DATA = (None, "ws_api", "listen_key")
@@ -147,6 +149,8 @@ class Options:
     user_data: str | None = None
     queue_size: int | None = None
     queue_overflow: str = "drop_oldest"
+    #: read market streams from Redis Streams (``redis://host:port/db``) instead of Binance
+    bus: str | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> Options:
@@ -165,6 +169,8 @@ class Options:
                 f"or 'listen_key', got {parsed.user_data!r}"
             )
         parsed.policy()  # max_retries, stall_timeout, rotate_after, queue_*: checked here
+        if parsed.bus is not None:
+            BusAddress.parse(parsed.bus)  # a bad URL fails here, naming the option
         return parsed
 
     def policy(self) -> ConnectionPolicy:
@@ -209,7 +215,7 @@ class Venue:
         self._urls = urls
         self._on_account_event = on_account_event
         self._lock = threading.Lock()
-        self._stream_clients: dict[str, StreamClient] = {}
+        self._stream_clients: dict[str, StreamSource] = {}
         self._account: WebSocketAPI | None = None
         self._apis: dict[str, WebSocketAPI] = {}
         self._rest_clients: dict[str, RestClient] = {}
@@ -313,8 +319,19 @@ class Venue:
         """One policy for every connection; the silence limit follows each one's market."""
         return self.options.policy()
 
-    def stream_client(self, market: str) -> StreamClient:
-        """The shared StreamClient of a legacy market's current host."""
+    def stream_client(self, market: str) -> StreamSource:
+        """The shared StreamClient of a legacy market's current host (or, with the ``bus``
+        option, the market's RedisStreamSource)."""
+        if self.options.bus is not None:
+            source = self._stream_clients.get(f"bus {market}")
+            if source is None:
+                from binance_twisted.bus.source import RedisStreamSource
+
+                source = RedisStreamSource(
+                    self.reactor, self.options.bus, venue=_MARKETS[market], name=f"bus-{market}"
+                )
+                self._stream_clients[f"bus {market}"] = source
+            return source
         host = self.stream_host(market)
         client = self._stream_clients.get(f"{market} {host}")
         if client is None:
@@ -348,7 +365,7 @@ class Venue:
             self._rest_clients[cache_key] = client
         return client
 
-    def depth_sources(self, market: str) -> tuple[StreamClient, RestClient, SnapshotScheduler]:
+    def depth_sources(self, market: str) -> tuple[StreamSource, RestClient, SnapshotScheduler]:
         """A depth cache's stream client, snapshot REST and weight budget.
 
         Books of one market share them all, so their snapshots share one weight budget.

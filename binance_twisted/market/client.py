@@ -10,7 +10,7 @@ them inside ``ensureDeferred`` coroutines).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
@@ -25,7 +25,7 @@ from binance_twisted.errors import ClientClosedError, RequestTimeoutError, calla
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.market.connection import DATA, ENVELOPE, RAW, StreamConnection
 
-__all__ = ["StreamClient", "Subscription"]
+__all__ = ["StreamClient", "StreamHandle", "StreamSource", "Subscription"]
 
 log = Logger(namespace="binance_twisted.client")
 
@@ -40,6 +40,31 @@ _STREAM_HOSTS = {
     "coinm": "coin_futures_stream_url",
 }
 _BY_MARKET: Any = object()  # validate's default: Spot names checked, futures names as given
+
+
+class StreamHandle(Protocol):
+    """What a subscription gives back: a way to stop (``Subscription``, ``BusSubscription``)."""
+
+    def unsubscribe(self) -> defer.Deferred[None]: ...
+
+
+class StreamSource(Protocol):
+    """Where market streams come from: Binance (``StreamClient``) or the Redis bus
+    (:class:`~binance_twisted.bus.RedisStreamSource`); subscribers take either."""
+
+    def subscribe(
+        self,
+        streams: Iterable[str] | str,
+        on_message: OnMessage,
+        on_event: OnEvent | None = None,
+        *,
+        envelope: bool = False,
+        raw: bool = False,
+    ) -> defer.Deferred[Any]: ...
+
+    def stats(self) -> dict[str, dict[str, Any]]: ...
+
+    def close(self) -> defer.Deferred[None]: ...
 
 
 class Subscription:
