@@ -71,8 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--any-symbol", action="store_true", help="invent a market for any symbol asked about"
     )
-    inspect = commands.add_parser("inspect", help="what a recording holds, and is it intact")
-    inspect.add_argument("path", help="a recording file or directory")
+    inspect = commands.add_parser(
+        "inspect", help="what a recording holds and is it intact, or (--redis) what the bus holds"
+    )
+    inspect.add_argument("path", nargs="?", help="a recording file or directory")
+    inspect.add_argument("--redis", help="instead: the bus at this redis:// URL, shard groups")
+    inspect.add_argument("--venue", default="spot", help="with --redis: spot, usdm or coinm")
+    inspect.add_argument("--prefix", default="binance", help="with --redis: the key prefix")
     inspect.add_argument("--json", action="store_true", help="print JSON")
     export = commands.add_parser("export", help="a recording as JSON lines, hftbacktest input…")
     export.add_argument("path", help="a recording file or directory")
@@ -235,9 +240,19 @@ def _react(command: Callable[[Any], Coroutine[Any, Any, int]]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m binance_twisted`` (and the ``binance-twisted`` script)."""
     options, rest = _parser().parse_known_args(argv)
+    if options.command == "inspect" and options.redis is not None:
+        from binance_twisted.bus.inspect import inspect_bus
+
+        try:
+            check = inspect_bus(options.redis, options.venue, options.prefix, options.json)
+        except ValueError as error:
+            _parser().error(f"inspect: {error}")
+        _react(lambda reactor: check(reactor, sys.stdout))
     if options.command == "inspect":
         from binance_twisted.twistd.cli import inspect
 
+        if options.path is None:
+            _parser().error("inspect: give a recording's path, or --redis URL")
         sys.exit(inspect(options.path, sys.stdout, options.json))
     if options.command == "export":
         from binance_twisted.twistd.cli import export

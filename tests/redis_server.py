@@ -70,6 +70,37 @@ class RedisServer:
         except OSError:
             return None
 
+    def reply(self, *args: str | bytes) -> bytes:
+        """A command's whole raw reply (RESP), for tests that look inside nested replies."""
+        parts = [a.encode() if isinstance(a, str) else a for a in args]
+        request = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+        chunks = []
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+            conn.sendall(request)
+            conn.settimeout(0.2)
+            try:
+                while chunk := conn.recv(1 << 16):
+                    chunks.append(chunk)
+            except TimeoutError:
+                pass  # the reply is complete: Redis sent nothing more
+        return b"".join(chunks)
+
+    def get(self, key: str) -> str | None:
+        """GET: the value as text, or None."""
+        request = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+            conn.sendall(request)
+            data = b""
+            while b"\r\n" not in data:
+                data += conn.recv(4096)
+            head, _, rest = data.partition(b"\r\n")
+            if head == b"$-1":
+                return None
+            size = int(head[1:])
+            while len(rest) < size + 2:
+                rest += conn.recv(4096)
+            return rest[:size].decode()
+
     def integer(self, *args: str) -> int:
         """A command whose reply is an integer (XLEN, DBSIZE…)."""
         reply = self.command(*args)

@@ -394,6 +394,21 @@ class LegacyBusTests(TestCase):
         self.assertEqual(collect.out.decode().split(), ["True", "trade", "BNBBTC", "True"])
 
 
+class InspectTests(TestCase):
+    @asynchronous
+    async def test_an_unreachable_redis_is_reported_not_waited_for(self) -> None:
+        """inspect --redis on a port nobody listens on: an answer within the timeout, exit 1."""
+        import io
+
+        from binance_twisted.bus.inspect import inspect_bus
+        from tests.redis_server import free_port
+
+        out = io.StringIO()
+        run = inspect_bus(f"redis://127.0.0.1:{free_port()}/0", "spot", "binance", False, 0.5)
+        self.assertEqual(await run(reactor, out), 1)
+        self.assertIn("no answer from redis://127.0.0.1", out.getvalue())
+
+
 class RecordOptionTests(SynchronousTestCase):
     def options(self, *argv: str) -> Any:
         from binance_twisted.twistd.plugin import RecordOptions
@@ -455,3 +470,130 @@ def deferLater(seconds: float) -> defer.Deferred:
     from twisted.internet import task
 
     return task.deferLater(reactor, seconds, lambda: None)
+
+
+SHARD_STREAMS = [
+    f"{s}@{k}" for s in ("btcusdt", "ethusdt", "bnbusdt") for k in ("trade", "aggTrade")
+]
+
+
+class ShardGroupTests(TestCase):
+    """Three ``twistd -n binance record --shard-group`` processes on one Redis."""
+
+    LEASE = 2.0
+
+    async def start(self) -> tuple[RedisServer, FakeBinance]:
+        server = RedisServer("--stream-node-max-entries", "10")
+        server.start()
+        self.addCleanup(server.stop)
+        fake = FakeBinance(reactor, event_interval=0.02)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        return server, fake
+
+    def recorder(self, server: RedisServer, fake: FakeBinance) -> Any:
+        from tests import test_operator as operator
+
+        process = operator._Process()
+        argv = [operator.TWISTD, "-n", "--pidfile=", "--logfile=-", "binance", "record",
+                "--streams", ",".join(SHARD_STREAMS), "--publish", server.url,
+                "--shard-group", "g", "--lease-seconds", str(self.LEASE), "--bus-maxlen", "100",
+                "--stream-url", fake.endpoints.stream_url, "--status-every", "0.5"]  # fmt: skip
+        process.transport = reactor.spawnProcess(
+            process, operator.TWISTD, argv, env=operator.ENV, path=str(operator.ROOT)
+        )
+
+        def stop() -> defer.Deferred:
+            if process.ended.called:
+                return defer.succeed(None)
+            process.transport.signalProcess("KILL")
+            return process.ended.addErrback(lambda _: None)
+
+        self.addCleanup(stop)
+        return process
+
+    @staticmethod
+    def owners(server: RedisServer) -> dict[str, str | None]:
+        return {s: server.get(f"binance:spot:_group:g:lease:{s}") for s in SHARD_STREAMS}
+
+    @staticmethod
+    def shares(owners: dict[str, str | None]) -> list[int]:
+        counts: dict[str, int] = {}
+        for owner in owners.values():
+            if owner is not None:
+                counts[owner] = counts.get(owner, 0) + 1
+        return sorted(counts.values())
+
+    async def inspect_shows_three_members_with_two_streams_each(self, server: RedisServer) -> None:
+        """``python -m binance_twisted inspect --redis URL``: members, shares, lag."""
+        import json
+        import sys
+
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        from tests import test_operator as operator
+
+        args = ["-m", "binance_twisted", "inspect", "--redis", server.url]
+        out, err, code = await getProcessOutputAndValue(
+            sys.executable, [*args, "--json"], env=operator.ENV
+        )
+        self.assertEqual(code, 0, err)
+        group = json.loads(out)["groups"]["g"]
+        self.assertEqual(sorted(len(m["streams"]) for m in group["members"].values()), [2, 2, 2])
+        self.assertEqual(group["unowned"], [])
+        for stream in SHARD_STREAMS:
+            self.assertLess(json.loads(out)["streams"][stream]["lag_seconds"], 2)
+        text, _, code = await getProcessOutputAndValue(sys.executable, args, env=operator.ENV)
+        self.assertEqual(code, 0)
+        self.assertIn(b"group g: 3 members", text)
+
+    def takeovers(self, server: RedisServer) -> int:
+        return server.reply("XRANGE", "binance:spot:_events", "-", "+").count(b"shard takeover")
+
+    @asynchronous
+    async def test_streams_split_fail_over_after_sigkill_and_rebalance_without_a_second_gap(
+        self,
+    ) -> None:
+        """Six streams, three recorders: two each. One is SIGKILLed: within the lease + 5 s
+        its streams are owned again (three each), each takeover written as a GAP. A new
+        recorder joins: two each again, with no further GAP. Streams stay within MAXLEN."""
+        import time
+
+        server, fake = await self.start()
+        processes = [self.recorder(server, fake) for _ in range(3)]
+        await wait_until(lambda: self.shares(self.owners(server)) == [2, 2, 2], 30)
+        await self.inspect_shows_three_members_with_two_streams_each(server)
+        victim = processes[0]
+        pid = str(victim.transport.pid)
+        lost = [s for s, o in self.owners(server).items() if o and f"-{pid}-" in o]
+        self.assertEqual(len(lost), 2)
+        victim.transport.signalProcess("KILL")
+        killed = time.monotonic()
+        await wait_until(
+            lambda: (
+                self.shares(self.owners(server)) == [3, 3]
+                and not any(f"-{pid}-" in (o or "") for o in self.owners(server).values())
+            ),
+            self.LEASE + 5,
+        )
+        self.assertLessEqual(time.monotonic() - killed, self.LEASE + 5)
+        await wait_until(lambda: self.takeovers(server) == 2, 5)
+        events = server.reply("XRANGE", "binance:spot:_events", "-", "+")
+        for stream in lost:
+            self.assertIn(stream.encode(), events)
+        source = RedisStreamSource(reactor, server.url, block=0.1)
+        self.addCleanup(source.close)
+        ids: dict[str, list[int]] = {s: [] for s in SHARD_STREAMS}
+        await source.subscribe(
+            SHARD_STREAMS, lambda s, data: ids[s].append(data["a" if "aggTrade" in s else "t"])
+        )
+        self.recorder(server, fake)  # it comes back
+        await wait_until(lambda: self.shares(self.owners(server)) == [2, 2, 2], 20)
+        await deferLater(self.LEASE)  # handoffs settle: the old holders stop one tick later
+        self.assertEqual(self.takeovers(server), 2)
+        for stream, seen in ids.items():  # through the handoffs: every id once, none missing
+            self.assertGreater(len(seen), 20, stream)
+            self.assertEqual(seen, list(range(seen[0], seen[0] + len(seen))), stream)
+        self.assertGreater(source.duplicates, 0)  # the overlaps happened, and were dropped
+        for stream in SHARD_STREAMS:
+            self.assertLessEqual(server.integer("XLEN", f"binance:spot:{stream}"), 110)

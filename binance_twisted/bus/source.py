@@ -32,7 +32,7 @@ from binance_twisted.bus.redis import connect, disconnect
 from binance_twisted.errors import ClientClosedError
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.market.client import check_names, default_validator
-from binance_twisted.market.connection import DATA, ENVELOPE, RAW
+from binance_twisted.market.connection import DATA, ENVELOPE, RAW, is_sequenced, sequence_ids
 
 __all__ = ["BusSubscription", "RedisStreamSource"]
 
@@ -151,6 +151,9 @@ class RedisStreamSource:
         self.bytes = 0
         self.callback_errors = 0
         self.read_errors = 0
+        #: entries of sequenced streams dropped as repeats (a shard handoff's overlap)
+        self.duplicates = 0
+        self._last_ids: dict[str, int | None] = {}
         self.last_message: float | None = None
         self.last_error: str | None = None
 
@@ -201,6 +204,7 @@ class RedisStreamSource:
                 "messages": self.messages,
                 "bytes": self.bytes,
                 "callback_errors": self.callback_errors,
+                "duplicates": self.duplicates,
                 "read_errors": self.read_errors,
                 "last_message": self.last_message,
                 "last_error": self.last_error,
@@ -228,6 +232,8 @@ class RedisStreamSource:
     def _attach(self, subscription: BusSubscription, names: list[str]) -> defer.Deferred[None]:
         for name in names:
             subscription._streams[name] = None
+            if is_sequenced(name):
+                self._last_ids.setdefault(name, None)
         new = [self._key(name) for name in names if self._key(name) not in self._positions]
         if self._events_key not in self._positions:
             new.append(self._events_key)
@@ -311,6 +317,14 @@ class RedisStreamSource:
             return
         if type(data) is dict and "data" in data and "stream" in data:
             data = data["data"]
+        if stream in self._last_ids:  # a sequenced stream: drop what a handoff repeated
+            ids = sequence_ids(data)
+            if ids is not None:
+                last = self._last_ids[stream]
+                if last is not None and ids[1] <= last:
+                    self.duplicates += 1
+                    return
+                self._last_ids[stream] = ids[1]
         for subscription in list(self._subscriptions):
             if stream not in subscription._streams:
                 continue

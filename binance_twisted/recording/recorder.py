@@ -78,6 +78,7 @@ class Recorder:
         self.snapshots = snapshots
         self._tracks = {stream: _Track(stream) for stream in self.streams}
         self._conn_ids: dict[str, int] = {}
+        self._carriers: dict[str, Any] = {}  # stream -> the subscription recording it
         self._next_conn_id = 1
         self.gaps = 0
 
@@ -94,17 +95,45 @@ class Recorder:
 
     def start(self) -> defer.Deferred:
         """Subscribe; fires with the subscription once Binance confirmed every stream."""
-        self._event(Kind.SUBSCRIBE, {"streams": self.streams})
-        d = self.client.subscribe(self.streams, self.frame, self.connection_event, raw=True)
+        return self.follow(self.streams)
+
+    def follow(self, streams: Iterable[str]) -> defer.Deferred:
+        """Start recording some of this recorder's streams (a shard group's share of them);
+        fires with their subscription once Binance confirmed them."""
+        names = [s for s in dict.fromkeys(streams) if s in self._tracks and s not in self._carriers]
+        if not names:
+            return defer.succeed(None)
+        self._event(Kind.SUBSCRIBE, {"streams": names})
+        d = self.client.subscribe(names, self.frame, self.connection_event, raw=True)
 
         def confirmed(subscription: Any) -> Any:
-            self._event(Kind.ACK, {"streams": self.streams})
+            for stream in names:
+                self._carriers[stream] = subscription
+            self._event(Kind.ACK, {"streams": names})
             if self.snapshots is not None:
-                for stream in self.streams:
+                for stream in names:
                     self.snapshots.take(stream)
             return subscription
 
         return d.addCallback(confirmed)
+
+    def unfollow(self, streams: Iterable[str]) -> defer.Deferred:
+        """Stop recording streams (handed to another member of a shard group)."""
+        names = [s for s in dict.fromkeys(streams) if s in self._carriers]
+        if not names:
+            return defer.succeed(None)
+        self._event(Kind.MARK, {"mark": "unfollowed", "streams": names})
+        removals = []
+        for stream in names:
+            subscription = self._carriers.pop(stream)
+            self._tracks[stream].last_id = None  # a later follow starts a new id run
+            removals.append(subscription.remove([stream]))
+        return defer.gatherResults(removals, consumeErrors=True)
+
+    def note_gap(self, stream: str, details: dict[str, Any]) -> None:
+        """Record a GAP found outside the frames (a shard takeover)."""
+        self._event(Kind.GAP, details, stream=stream)
+        self.gaps += 1
 
     def frame(self, stream: str, data: Any, raw: bytes) -> None:
         """One frame of ``stream`` (the client's raw callback; the hot path)."""

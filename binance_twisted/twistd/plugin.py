@@ -8,7 +8,9 @@
   ``[--rotate-minutes 60] [--max-file-mb N] [--status-every 10]``
   ``[--status tcp:9108:interface=127.0.0.1]`` (``/metrics``, ``/status``, ``/healthz``)
   ``[--publish redis://HOST:PORT/DB [--bus-prefix binance] [--bus-maxlen N]]``: also, or
-  instead of ``--out``, publish to Redis Streams (:mod:`binance_twisted.bus`)
+  instead of ``--out``, publish to Redis Streams (:mod:`binance_twisted.bus`);
+  ``[--shard-group NAME [--lease-seconds 10]]`` splits the streams among the recorders of a
+  group, with failover (:mod:`binance_twisted.bus.shard`)
 * ``twistd -n binance replay DIR [--listen tcp:9443:interface=127.0.0.1] [--speed 0|1|N]``
   ``[--loop]``: the recording served as Binance's streams (``ws://``; point clients'
   stream URL at it)
@@ -64,6 +66,19 @@ class RecordOptions(usage.Options):
             "entries each stream keeps in Redis (XADD MAXLEN ~)",
             _positive("bus-maxlen", int),
         ],
+        [
+            "shard-group",
+            None,
+            None,
+            "split --streams with the other recorders of this group (needs --publish)",
+        ],
+        [
+            "lease-seconds",
+            None,
+            10.0,
+            "a shard's lease: a dead recorder's streams move after this",
+            _positive("lease-seconds"),
+        ],
         ["market", None, "spot", "spot, usdm or coinm"],
         ["tld", None, "com", "com (binance.com) or us (binance.us)"],
         ["stream-url", None, None, "a stream base URL (wss://…) instead of the tld's"],
@@ -111,6 +126,13 @@ class RecordOptions(usage.Options):
                 BusAddress.parse(self["publish"])
             except ValueError as error:
                 raise usage.UsageError(f"--publish: {error}") from None
+        group = self["shard-group"]
+        if group is not None and not self["publish"]:
+            raise usage.UsageError("--shard-group needs --publish (the leases live in Redis)")
+        if group is not None and (not group or ":" in group):
+            raise usage.UsageError(f"--shard-group must be a name without ':', got {group!r}")
+        if not 1 <= self["lease-seconds"] <= 600:
+            raise usage.UsageError("--lease-seconds must be 1 to 600")
         self["streams"] = [s.strip() for s in self["streams"].split(",") if s.strip()]
         if self["market"] not in _MARKETS:
             raise usage.UsageError(
@@ -231,6 +253,8 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
         publish=chosen["publish"],
         bus_prefix=chosen["bus-prefix"],
         bus_maxlen=chosen["bus-maxlen"],
+        shard_group=chosen["shard-group"],
+        lease_seconds=chosen["lease-seconds"],
     )
 
 

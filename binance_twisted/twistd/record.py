@@ -24,6 +24,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from binance_twisted.bus.publisher import DEFAULT_MAXLEN, RedisPublisher
+from binance_twisted.bus.shard import ShardMember
 from binance_twisted.depth.budget import SnapshotScheduler
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.market.client import StreamClient
@@ -61,12 +62,16 @@ class RecordService(MultiService):
         publish: str | None = None,
         bus_prefix: str = "binance",
         bus_maxlen: int = DEFAULT_MAXLEN,
+        shard_group: str | None = None,
+        lease_seconds: float = 10.0,
     ) -> None:
         super().__init__()
         if not streams:
             raise ValueError("streams must name at least one stream to record")
         if out_dir is None and publish is None:
             raise ValueError("give out_dir, publish, or both: the records must go somewhere")
+        if shard_group is not None and publish is None:
+            raise ValueError("shard_group needs publish: the group's leases live in that Redis")
         self.reactor = reactor
         self.client = StreamClient(reactor, endpoints, market=market)
         header = {"endpoints": {"stream_url": self.client.stream_url}, "streams": streams}
@@ -97,6 +102,21 @@ class RecordService(MultiService):
             rest = RestClient(reactor, rest_url)
             snapshots = SnapshotTaker(rest, SnapshotScheduler(reactor), put, market)
         self.recorder = Recorder(self.client, streams, put, snapshots=snapshots)
+        self.shard: ShardMember | None = None
+        if shard_group is not None:
+            assert publish is not None
+            self.shard = ShardMember(
+                reactor,
+                publish,
+                shard_group,
+                streams,
+                self.recorder.follow,
+                self.recorder.unfollow,
+                self.recorder.note_gap,
+                venue=market,
+                prefix=bus_prefix,
+                lease=lease_seconds,
+            )
         self._say = say
         self._last_frames = 0
         for every, action in (
@@ -126,12 +146,18 @@ class RecordService(MultiService):
         if self.publisher is not None:
             self.publisher.start()  # connects in the background; entries wait meanwhile
         d = self.sink.start() if self.sink is not None else defer.succeed(None)
-        d.addCallback(lambda _: self.recorder.start())
+        if self.shard is not None:
+            d.addCallback(lambda _: self.shard.start() if self.shard is not None else None)
+        else:
+            d.addCallback(lambda _: self.recorder.start())
         d.addErrback(lambda f: log.failure("recording could not start", f))
 
     def stopService(self) -> defer.Deferred:
         self.lag.stop()
         d = defer.maybeDeferred(super().stopService)
+        if self.shard is not None:
+            shard = self.shard
+            d.addCallback(lambda _: shard.stop())  # leases released: the others take over now
         d.addCallback(lambda _: self.client.close())
         if self.sink is not None:
             sink = self.sink
