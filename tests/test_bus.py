@@ -54,6 +54,26 @@ class AddressTests(SynchronousTestCase):
         with self.assertRaisesRegex(ValueError, "venue must be one of spot, usdm, coinm"):
             stream_key("binance", "binance.com", TRADES)
 
+    def test_a_refused_password_is_reported_not_swallowed(self) -> None:
+        """txredisapi gives up on a wrong password: the publisher's last_error says so."""
+        failed: defer.Deferred = defer.Deferred()
+
+        class Factory:
+            deferred = failed
+
+        class Handle:
+            _factory = Factory()
+
+        from binance_twisted.bus import redis as redis_module
+
+        self.patch(redis_module, "_open", lambda address: Handle())
+        publisher = RedisPublisher(Clock(), "redis://:bad@h/0")
+        publisher.start()
+        failed.errback(ValueError("Redis error: could not auth: WRONGPASS invalid password"))
+        self.assertIn("WRONGPASS", publisher.stats.last_error or "")
+        self.assertFalse(publisher.stats.connected)
+        self.flushLoggedErrors()
+
     def test_bad_arguments_fail_before_any_io(self) -> None:
         """Each bound must be a positive integer; the source checks start, count and block."""
         for name in ("maxlen", "batch_size", "max_in_flight", "max_pending", "max_pending_bytes"):
@@ -89,7 +109,7 @@ class StandInRedis:
 class PublisherBookkeepingTests(SynchronousTestCase):
     def publisher(self, **options: Any) -> tuple[RedisPublisher, Clock, StandInRedis]:
         clock, redis = Clock(), StandInRedis()
-        publisher = RedisPublisher(clock, "redis://h/0", connect_to=lambda _: redis, **options)
+        publisher = RedisPublisher(clock, "redis://h/0", connect_to=lambda *_: redis, **options)
         publisher.start()
         return publisher, clock, redis
 
@@ -288,6 +308,40 @@ class BusTests(TestCase):
         self.assertGreater(run.publisher.stats.max_latency, 0.3)  # the paused batch, answered late
         events = server.integer("XLEN", "binance:spot:_events")
         self.assertGreaterEqual(events, 1)
+
+    @asynchronous
+    async def test_the_status_site_shows_the_publisher(self) -> None:
+        """A recorder publishing without files: /metrics has the bus families, /status.json
+        the publisher's counters, /status a "Publishing to" section without the password."""
+        import json
+
+        import treq
+        from twisted.web.server import Site
+
+        from binance_twisted.twistd.status import StatusSource, status_resource
+
+        server = self.redis("--requirepass", "pw")
+        run = await self.recording(server.url.replace("redis://", "redis://:pw@"), [TRADES])
+        source = StatusSource([run.client], run.recorder, None, publisher=run.publisher)
+        port = reactor.listenTCP(0, Site(status_resource(source)), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        base = f"http://127.0.0.1:{port.getHost().port}"
+        await wait_until(lambda: run.publisher.stats.published > 10)
+
+        async def get(path: str) -> str:
+            response = await treq.get(base + path, persistent=False)
+            return str(await response.text())
+
+        metrics = await get("/metrics")
+        for name in ("bus_published_total", "bus_dropped_total", "bus_in_flight",
+                     "bus_latency_seconds", "bus_connected 1.0"):  # fmt: skip
+            self.assertIn(f"binance_twisted_{name}", metrics)
+        bus = json.loads(await get("/status.json"))["bus"]
+        self.assertGreater(bus["published"], 10)
+        self.assertEqual(bus["url"], f"redis://***@127.0.0.1:{server.port}/0")
+        page = await get("/status")
+        self.assertIn("Publishing to redis://***@", page)
+        self.assertNotIn(":pw@", page + metrics)
 
     @asynchronous
     async def test_streams_are_trimmed_to_maxlen(self) -> None:

@@ -168,7 +168,11 @@ class RedisPublisher:
     def start(self) -> None:
         """Connect (in the background: entries wait in the queue until Redis answers)."""
         if self._redis is None:
-            self._redis = self._connect(self.address)
+            self._redis = self._connect(self.address, self._connection_failed)
+
+    def _connection_failed(self, message: str) -> None:
+        self.stats.connected = False
+        self.stats.last_error = message
 
     def stop(self, timeout: float = 5.0) -> defer.Deferred[None]:
         """Send what is queued (waiting at most ``timeout`` seconds), then disconnect."""
@@ -251,6 +255,8 @@ class RedisPublisher:
 
     def _flush(self) -> None:
         self._flush_call = None
+        if self._redis is None:  # stopped meanwhile
+            return
         if self._loss.count and self._batches_in_flight < self.max_in_flight:
             self._queue.appendleft(self._loss_entry())
         while self._queue and self._batches_in_flight < self.max_in_flight:

@@ -11,11 +11,13 @@ frames are stored and read back exactly as Binance sent them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from binance_twisted.bus.address import BusAddress
 
@@ -25,11 +27,28 @@ log = Logger(namespace="binance_twisted.bus")
 _warned: list[bool] = []
 
 
-def connect(address: BusAddress) -> Any:
+def connect(address: BusAddress, on_error: Callable[[str], Any] | None = None) -> Any:
     """A txredisapi handle for ``address`` (returned at once; commands wait for a connection).
 
+    A fatal connection error (a refused password) is logged and given to ``on_error``:
+    txredisapi stops trying then, and would otherwise say it only as an unhandled error.
     Needs the ``redis`` extra: ``pip install binance-twisted[redis]``.
     """
+    handle = _open(address)
+    first = getattr(getattr(handle, "_factory", None), "deferred", None)  # the first connect
+    if first is not None:
+
+        def failed(failure: Failure) -> None:
+            message = failure.getErrorMessage()
+            log.error("bus {address}: {message}", address=str(address), message=message)
+            if on_error is not None:
+                on_error(message)
+
+        first.addErrback(failed)
+    return handle
+
+
+def _open(address: BusAddress) -> Any:
     try:
         import txredisapi
     except ImportError as e:  # pragma: no cover - the redis extra is part of the test setup

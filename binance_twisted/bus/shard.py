@@ -160,8 +160,11 @@ class ShardMember:
 
     def start(self) -> None:
         """Join the group: a heartbeat, renewals and claims every third of a lease."""
-        self._redis = self._connect(self.address)
+        self._redis = self._connect(self.address, self._connection_failed)
         self._loop.start(self.lease_ms / 3000, now=True)
+
+    def _connection_failed(self, message: str) -> None:
+        log.error("shard {m}: cannot use Redis: {e}", m=self.member, e=message)
 
     def stop(self) -> defer.Deferred[None]:
         """Leave: stop ticking, release this member's leases and offers, disconnect."""

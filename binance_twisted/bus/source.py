@@ -238,11 +238,17 @@ class RedisStreamSource:
         if self._events_key not in self._positions:
             new.append(self._events_key)
         if self._commands is None:
-            self._commands = self._connect(self.address)
-            self._reader = self._connect(self.address)
+            self._commands = self._connect(self.address, self._connection_failed)
+            self._reader = self._connect(self.address, self._connection_failed)
         d = defer.gatherResults([self._pin(key) for key in new], consumeErrors=True)
         d.addErrback(lambda f: f.value.subFailure if isinstance(f.value, defer.FirstError) else f)
         return d.addCallback(lambda _: self._read_soon())
+
+    def _connection_failed(self, message: str) -> None:
+        self.last_error = message
+        if not self._broken:
+            self._broken = True
+            self._event(EventKind.DISCONNECTED, self.name, message, None)
 
     def _pin(self, key: bytes) -> defer.Deferred[None]:
         """Fix where ``key`` is read from: its newest entry now (``$``), or ``start``."""
