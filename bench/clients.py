@@ -24,6 +24,11 @@ prints one JSON line and exits. Kinds:
 ``picows``
     picows (Cython WebSocket on asyncio) + orjson, the fastest Python client we know:
     the reference for issue 14's ratios (skipped, said so, where picows is not installed).
+``limit``
+    What pure Python can do at best: a blocking socket, ``recv_into`` one reused buffer,
+    frames cut by offsets (no masking, no fragments, no checks beyond the opcode),
+    ``orjson.loads`` on a memoryview, unwrap, callback. No reactor, no reconnects, no
+    limits: a floor to measure against, not a client anyone should run.
 
 Only the standard library is imported at module level, so the same file runs under the
 legacy venv's interpreter.
@@ -50,6 +55,7 @@ KINDS = (
     "bt-legacy",
     "legacy",
     "picows",
+    "limit",
 )
 SCENARIO_STREAMS = {
     "trade": "btcusdt@trade",
@@ -343,6 +349,72 @@ def run_picows(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
     }
 
 
+def run_limit(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
+    import base64
+    import socket
+
+    import orjson
+
+    callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
+    loads = orjson.loads
+    sock = socket.create_connection(("127.0.0.1", args.port), timeout=args.timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    path = f"/stream?streams={SCENARIO_STREAMS[args.scenario]}"
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    buffer = bytearray(4 << 20)
+    view = memoryview(buffer)
+    end = 0
+    while b"\r\n\r\n" not in buffer[:end]:
+        end += sock.recv_into(view[end:])
+    head_end = bytes(buffer[:end]).index(b"\r\n\r\n") + 4
+    start = head_end  # frames begin here
+    done = [False]
+    meter.on_done = lambda: done.__setitem__(0, True)
+    while not done[0]:
+        offset = start
+        while end - offset >= 2:
+            opcode = buffer[offset] & 0x0F
+            length = buffer[offset + 1] & 0x7F
+            header = 2
+            if length == 126:
+                header = 4
+                length = int.from_bytes(buffer[offset + 2 : offset + 4], "big")
+            elif length == 127:
+                header = 10
+                length = int.from_bytes(buffer[offset + 2 : offset + 10], "big")
+            if end - offset < header + length:
+                break
+            payload = view[offset + header : offset + header + length]
+            offset += header + length
+            if opcode == 1:
+                message = loads(payload)
+                callback(message["stream"], message["data"])
+            elif opcode == 9:  # ping: a masked pong with a zero mask
+                sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + bytes(payload))
+            elif opcode == 8:
+                done[0] = True
+                break
+        if offset == end:
+            start = end = 0
+        elif offset > len(buffer) // 2:  # move the partial frame to the front
+            buffer[: end - offset] = buffer[offset:end]
+            start, end = 0, end - offset
+        else:
+            start = offset
+        if done[0]:
+            break
+        got = sock.recv_into(view[end:])
+        if not got:
+            break
+        end += got
+    sock.close()
+    return {"json": f"orjson {orjson.__version__}", "utf8validate": False}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="one benchmark client (see module doc)")
     parser.add_argument("kind", choices=KINDS)
@@ -361,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = run_bt_legacy(args, meter)
     elif args.kind == "picows":
         extra = run_picows(args, meter)
+    elif args.kind == "limit":
+        extra = run_limit(args, meter)
     elif args.kind.startswith("bt"):
         extra = run_bt(
             args, meter, stdlib_json=args.kind == "bt-stdlib", record=args.kind == "bt-record"

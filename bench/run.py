@@ -49,6 +49,7 @@ LABELS = {
     "bt-legacy": "binance-twisted legacy BinanceSocketManager (orjson)",
     "legacy": "python-binance 0.7.11 BinanceSocketManager",
     "picows": "picows + orjson (asyncio)",
+    "limit": "limit: plain socket + frame split + orjson (pure Python)",
 }
 SCENARIO_TITLES = {
     "trade": "btcusdt@trade, ~170-byte frames",

@@ -100,6 +100,25 @@ class SplitTests(SynchronousTestCase):
         self.assertEqual(ids(harness), list(range(100)))
         self.assertEqual(client.data, b"")
 
+    def test_big_frames_gathered_across_many_reads_arrive_whole_and_in_order(self) -> None:
+        """Two 200 KB frames, a ping and a small frame, read 7,000 bytes at a time (the
+        big ones are gathered by the fast path): every message once, in order, counted
+        exactly, the ping answered, nothing left over."""
+        big1, big2 = message(1, pad=200_000), message(2, pad=200_000)
+        stream = frame(big1) + frame(big2) + frame(b"hi", opcode=9) + frame(message(3))
+        harness, client = opened()
+        harness.clock.advance(5)
+        for i in range(0, len(stream), 7000):
+            client.dataReceived(stream[i : i + 7000])
+        self.assertEqual(ids(harness), [1, 2, 3])
+        stats = harness.connection.stats
+        self.assertEqual(
+            (stats.messages, stats.bytes), (3, len(big1) + len(big2) + len(message(3)))
+        )
+        self.assertEqual(client.data, b"")
+        self.assertIsNone(client._pieces)
+        self.assertEqual(client.last_ping, 5)
+
 
 class ControlAndFragmentTests(SynchronousTestCase):
     def test_fragments_with_a_ping_between_them_make_one_message(self) -> None:

@@ -13,7 +13,6 @@ per message; counters are bumped in place.
 from __future__ import annotations
 
 import random
-import zlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -24,6 +23,7 @@ from twisted.internet.protocol import ReconnectingClientFactory, connectionDone
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 
+from binance_twisted._core.inflate import TooBig, gunzip
 from binance_twisted._core.pacing import Pacer, Unpaced
 from binance_twisted._core.policy import ConnectionPolicy
 from binance_twisted._core.stats import ConnectionStats
@@ -45,9 +45,6 @@ __all__ = [
 Deliver = Callable[[str, Any, dict, bytes], None]
 """``deliver(stream, data, envelope, raw)``: one combined-stream payload, unwrapped, with the
 frame's bytes as received (gzip-compressed for a binary frame), for recorders."""
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_INFLATE_STEP = 1 << 20
 
 
 class ISessionOwner(Protocol):
@@ -98,8 +95,9 @@ class _RequestHidingLog:
 
 _OPEN = WebSocketClientProtocol.STATE_OPEN
 _FIN_TEXT = 0x81  # FIN, no reserved bits, opcode 1 (text)
-#: a frame cut by the chunk's end and longer than this is left to autobahn, which gathers
-#: its pieces in a list (kept here, it would be copied again with every chunk that adds)
+#: a frame cut by the chunk's end and longer than this is gathered as a list of pieces
+#: (views of the chunks, joined once when complete); a shorter one waits in ``self.data``
+#: and is joined with the next chunk
 _KEEP = 65536
 _READ_SIZE = 256 * 1024
 
@@ -126,6 +124,9 @@ class SessionProtocol(WebSocketClientProtocol):
         self.close_reason: str | None = None
         self.last_ping = 0.0
         self.opened_at: float | None = None
+        #: a big text frame the fast path is gathering: its pieces, and the bytes missing
+        self._pieces: list[Any] | None = None
+        self._missing = 0
 
     def deliver_to(self, deliver: Deliver) -> None:
         """The one hand-over point of this session's combined-stream payloads.
@@ -194,8 +195,9 @@ class SessionProtocol(WebSocketClientProtocol):
         Once the session is open and autobahn is not inside a fragmented message, the
         chunk's run of final, unmasked, RSV-free text frames of legal length is cut out by
         offsets and handed on, with one clock read per chunk; a frame the chunk cuts short
-        waits in autobahn's buffer for the next chunk, and a frame autobahn started gets
-        just its own rest. Anything else (control frames,
+        waits in autobahn's buffer for the next chunk (a big one as a list of views of the
+        chunks, joined once), and a frame autobahn started gets just its own rest. Anything
+        else (control frames,
         fragments, binary, reserved bits, masked, oversized or non-minimal lengths) goes
         with the rest of the chunk to autobahn's parser, which applies RFC 6455
         (tests/test_frames.py holds both paths to the same results).
@@ -203,6 +205,10 @@ class SessionProtocol(WebSocketClientProtocol):
         if self.state != _OPEN:  # the handshake, or a closing session
             super().dataReceived(data)
             return
+        if self._pieces is not None:  # the rest of a big frame this path began
+            data = self._gather(data)
+            if not data or self.state != _OPEN:
+                return
         if self.current_frame is not None:  # autobahn is inside a frame: only its rest
             rest = self.current_frame.length - self.current_frame_masker.pointer()
             self._dataReceived(data[:rest])
@@ -245,8 +251,10 @@ class SessionProtocol(WebSocketClientProtocol):
                     break
             stop = start + length
             if stop > end:
-                if length > _KEEP:  # a big frame: autobahn streams it in, joined once
-                    break
+                if length > _KEEP:  # a big frame: its pieces are kept, joined once
+                    self._pieces = [memoryview(data)[start:]]
+                    self._missing = stop - end
+                    return
                 self.data = data[offset:]  # the rest of the frame comes later
                 return
             offset = stop
@@ -259,6 +267,25 @@ class SessionProtocol(WebSocketClientProtocol):
                 return
         self._dataReceived(data[offset:])
 
+    def _gather(self, data: bytes) -> bytes:
+        """Add a chunk to the big frame being gathered; once it is whole, hand it on and
+        return what follows it in the chunk (nothing while the frame is still short)."""
+        pieces, missing = self._pieces, self._missing
+        assert pieces is not None
+        if len(data) < missing:
+            pieces.append(data)
+            self._missing = missing - len(data)
+            return b""
+        pieces.append(memoryview(data)[:missing])
+        self._pieces = None
+        payload = b"".join(pieces)
+        stats = self.stats
+        stats.messages += 1
+        stats.bytes += len(payload)
+        stats.last_message_time = self.seconds()
+        self._text(payload)
+        return data[missing:]
+
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         stats = self.stats
         stats.messages += 1
@@ -269,8 +296,8 @@ class SessionProtocol(WebSocketClientProtocol):
             return
         limit = self.factory.maxMessagePayloadSize
         try:
-            text = _gunzip(payload, limit)
-        except _TooBig:
+            text = gunzip(payload, limit)
+        except TooBig:
             self.too_big(f"binary frame inflates past the {limit}-byte limit")
             return
         self._text(text, len(payload))
@@ -305,38 +332,6 @@ class SessionProtocol(WebSocketClientProtocol):
         # autobahn's hook for a frame, or a message as its fragments arrive, over the limit:
         # called from the frame header, before any of the payload is buffered
         self.too_big(f"message of {msg_size} bytes over the {max_msg_size}-byte limit")
-
-
-class _TooBig(Exception):
-    """A gzip frame inflates past the message size limit."""
-
-
-def _gunzip(payload: bytes, limit: int) -> bytes:
-    """Binary frames are gzip-compressed JSON (legacy 0.7.11 accepted them); else undecodable
-    (``b""``).
-
-    Inflated a step at a time and never past ``limit`` bytes: a 1 MB frame can inflate to
-    1 GiB, and zlib's one-shot output buffer would hold twice the limit.
-    """
-    if payload[:2] != _GZIP_MAGIC:
-        return b""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    pieces: list[bytes] = []
-    size = 0
-    pending = payload
-    try:
-        while not inflater.eof:
-            piece = inflater.decompress(pending, _INFLATE_STEP)
-            pending = inflater.unconsumed_tail
-            if not piece and not pending:
-                return b""  # truncated: the input ended before the gzip stream did
-            size += len(piece)
-            if size > limit:
-                raise _TooBig
-            pieces.append(piece)
-    except zlib.error:
-        return b""
-    return b"".join(pieces)
 
 
 class SessionFactory(WebSocketClientFactory, ReconnectingClientFactory):

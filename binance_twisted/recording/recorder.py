@@ -21,6 +21,7 @@ from typing import Any
 
 from twisted.internet import defer
 
+from binance_twisted._core.inflate import GZIP_MAGIC
 from binance_twisted.events import CLOSED_BY_CLIENT, ConnectionEvent, EventKind
 from binance_twisted.market.client import StreamClient
 from binance_twisted.market.connection import is_sequenced, sequence_ids
@@ -29,7 +30,6 @@ from binance_twisted.recording.snapshots import SnapshotTaker
 
 __all__ = ["Recorder"]
 
-_GZIP_MAGIC = b"\x1f\x8b"
 _wall_ns, _mono_ns = time.time_ns, time.monotonic_ns
 _new = tuple.__new__  # a Record without NamedTuple's Python-level __new__ (per frame)
 _FRAME = Kind.FRAME
@@ -141,7 +141,7 @@ class Recorder:
         track = self._tracks[stream]
         conn = track.conn
         conn.seq += 1
-        binary = raw[:2] == _GZIP_MAGIC
+        binary = raw[:2] == GZIP_MAGIC
         self.sink(_new(Record, (_FRAME, stream, raw, wall, _mono_ns(), conn.id, conn.seq, binary)))
         track.frames += 1
         track.last_frame_ns = wall
