@@ -82,6 +82,14 @@ WINGS = {
         "snapshot_weight",
     },
     "binance_twisted.legacy": LEGACY,
+    "binance_twisted.bus": {
+        "BusAddress",
+        "BusSubscription",
+        "PublisherStats",
+        "RedisPublisher",
+        "RedisStreamSource",
+        "stream_key",
+    },
     "binance_twisted.testing": {
         "CertificateAuthority",
         "FakeAccount",

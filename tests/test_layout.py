@@ -27,6 +27,7 @@ NATIVE_UPPER = {
     "accounts": {"rest", "wsapi", "market"},
     "depth": {"rest", "market"},
     "recording": {"rest", "market", "depth"},
+    "bus": {"market", "recording"},
 }
 FACADES = {"legacy", "aio", "twistd"}
 #: the fake's wire modules (sockets, HTTP, TLS); the rest of testing/ simulates the exchange
@@ -111,9 +112,16 @@ class ImportRuleTests(SynchronousTestCase):
 
     def test_native_wings_import_down_only(self) -> None:
         """Rule 2: market, wsapi and rest use _core and ground, not each other; the rest
-        (accounts, depth) may use them too, and nothing native uses a facade or testing."""
+        (accounts, depth, recording, bus) may use them too, and nothing native uses a facade
+        or testing."""
         allowed = {w: GROUND | {"_core"} | extra for w, extra in NATIVE_UPPER.items()}
         self.assertEqual(self.violations(allowed), [])
+
+    def test_every_wing_is_placed(self) -> None:
+        """A new wing must be given its place in these rules (and in docs/design.rst)."""
+        wings = {wing(name) for name in self.graph} - {"__init__", "__main__"}
+        placed = GROUND | {"_core", "testing"} | set(NATIVE_UPPER) | FACADES
+        self.assertEqual(sorted(wings - placed), [])
 
     def test_testing_imports_only_ground(self) -> None:
         """Rule 4: the fake is an independent oracle of Binance's rules."""
