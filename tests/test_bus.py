@@ -463,6 +463,47 @@ class InspectTests(TestCase):
         self.assertIn("no answer from redis://127.0.0.1", out.getvalue())
 
 
+class LegacyDepthFromBusTests(TestCase):
+    @asynchronous
+    async def test_a_legacy_depth_cache_syncs_from_the_bus(self) -> None:
+        """DepthCacheManager on a manager with bus=: diffs from Redis, the snapshot from
+        REST; synced in the constructor, then equal to the exchange's book."""
+        from twisted.internet import threads
+
+        from binance_twisted import BinanceSocketManager, DepthCacheManager
+        from tests.test_depthcache import pump, true_levels
+
+        server = RedisServer()
+        server.start()
+        self.addCleanup(server.stop)
+        fake = FakeBinance(reactor, event_interval=None)
+        await fake.start()
+        self.addCleanup(fake.stop)
+        publisher = RedisPublisher(reactor, server.url)
+        publisher.start()
+        self.addCleanup(publisher.stop)
+        client = StreamClient(reactor, fake.endpoints)
+        self.addCleanup(client.close)
+        await Recorder(client, ["bnbbtc@depth@100ms"], publisher.put).start()
+        bm = BinanceSocketManager(None, endpoints=fake.endpoints, bus=server.url)
+        self.addCleanup(threads.deferToThread, bm.close)
+        made = threads.deferToThread(
+            lambda: DepthCacheManager(None, "BNBBTC", bm=bm, ws_interval=100)
+        )
+        await pump(fake, lambda: made.called, timeout=15)
+        dcm = await made
+        self.assertEqual(dcm.state, "synced")
+        cache = dcm.get_depth_cache()
+        for _ in range(5):
+            fake.tick()
+        await pump(fake, lambda: cache.book.update_id == fake.book("bnbbtc")[0])
+        _, bids, asks = fake.book("bnbbtc")
+        self.assertEqual(dict(cache.book.bids()), true_levels(bids))
+        self.assertEqual(dict(cache.book.asks()), true_levels(asks))
+        self.assertIn("bus-spot", bm.stats())
+        await threads.deferToThread(dcm.close)
+
+
 class RecordOptionTests(SynchronousTestCase):
     def options(self, *argv: str) -> Any:
         from binance_twisted.twistd.plugin import RecordOptions
