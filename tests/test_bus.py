@@ -504,6 +504,26 @@ class LegacyDepthFromBusTests(TestCase):
         await threads.deferToThread(dcm.close)
 
 
+class ShardStopTests(TestCase):
+    timeout = 15  # a hang here is the bug: fail in seconds, not trial's two minutes
+
+    @asynchronous
+    async def test_leaving_does_not_wait_forever_for_an_unreachable_redis(self) -> None:
+        """A recorder stopping while Redis is down still stops (its leases then expire)."""
+        from binance_twisted.bus.shard import ShardMember
+        from tests.redis_server import free_port
+
+        member = ShardMember(
+            reactor, f"redis://127.0.0.1:{free_port()}/0", "g", [TRADES],
+            lambda s: None, lambda s: None, lambda s, d: None,
+        )  # fmt: skip
+        member.start()
+        started = reactor.seconds()
+        await member.stop(timeout=0.5)
+        self.assertLess(reactor.seconds() - started, 3)
+        self.flushLoggedErrors()
+
+
 class RecordOptionTests(SynchronousTestCase):
     def options(self, *argv: str) -> Any:
         from binance_twisted.twistd.plugin import RecordOptions

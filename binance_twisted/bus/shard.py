@@ -166,8 +166,10 @@ class ShardMember:
     def _connection_failed(self, message: str) -> None:
         log.error("shard {m}: cannot use Redis: {e}", m=self.member, e=message)
 
-    def stop(self) -> defer.Deferred[None]:
-        """Leave: stop ticking, release this member's leases and offers, disconnect."""
+    def stop(self, timeout: float = 5.0) -> defer.Deferred[None]:
+        """Leave: stop ticking, release this member's leases and offers (waiting at most
+        ``timeout`` seconds for Redis: the others take over one lease later without it),
+        disconnect."""
         if self._loop.running:
             self._loop.stop()
         if self._redis is None:
@@ -182,6 +184,7 @@ class ShardMember:
             consumeErrors=True,
         )
         self.owned.clear()
+        d.addTimeout(timeout, self._reactor)
         d.addErrback(lambda f: log.warn("shard {m}: leaving failed: {e}", m=self.member, e=f.value))
         self._redis = None
         return d.addBoth(lambda _: disconnect(self._reactor, [redis]))
