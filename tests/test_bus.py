@@ -524,6 +524,28 @@ class ShardStopTests(TestCase):
         self.flushLoggedErrors()
 
 
+class ExampleTests(TestCase):
+    @asynchronous
+    async def test_the_offline_example_runs(self) -> None:
+        """``examples/bus_offline.py``, as docs/bus.rst includes it: five trades through
+        Redis, the publisher's count, and a process that ends by itself."""
+        import sys
+
+        from twisted.internet.utils import getProcessOutputAndValue
+
+        from tests import test_operator as operator
+
+        RedisServer()  # skips where redis-server is missing
+        example = str(operator.ROOT / "examples" / "bus_offline.py")
+        out, err, code = await getProcessOutputAndValue(
+            "timeout", ["60", sys.executable, example], env=operator.ENV
+        )
+        self.assertEqual(code, 0, out.decode() + err.decode())
+        lines = out.decode().splitlines()
+        self.assertEqual([line.split(":")[0] for line in lines[:5]], ["bnbbtc@trade"] * 5)
+        self.assertRegex(lines[5], r"^published \d+ entries, 0 dropped$")
+
+
 class RecordOptionTests(SynchronousTestCase):
     def options(self, *argv: str) -> Any:
         from binance_twisted.twistd.plugin import RecordOptions
