@@ -291,6 +291,27 @@ class FileTests(SynchronousTestCase):
         self.assertEqual(count_frames(out), 15)
         self.assertEqual(count_frames(part.part_path), 5)
 
+    def test_a_kind_filter_skips_sealed_files_whose_index_counts_none(self) -> None:
+        """Looking for SNAPSHOT records reads only the files that hold some: a file of
+        frames alone is not opened past its index (its damaged block raises nothing),
+        while a plain read of everything still finds the damage."""
+        out = Path(self.mktemp())
+        with_snapshot = RecordFileWriter(out / "a.btrec", {"created_wall_ns": T0})
+        with_snapshot.append(
+            Record.event(Kind.SNAPSHOT, {"stream": "x"}, recv_wall_ns=T0, recv_mono_ns=0)
+        )
+        with_snapshot.seal()
+        frames_only = RecordFileWriter(out / "b.btrec", {"created_wall_ns": T0 + 1})
+        for n in range(10):
+            frames_only.append(frame(n))
+        path = frames_only.seal()
+        data = bytearray(path.read_bytes())
+        data[data.index(BLOCK_MAGIC) + BLOCK_HEAD.size + 5] ^= 0xFF
+        path.write_bytes(bytes(data))
+        found = list(read_records(out, kinds=[Kind.SNAPSHOT]))
+        self.assertEqual([r.kind for r in found], [Kind.SNAPSHOT])
+        self.assertRaises(CorruptRecordError, list, read_records(out))
+
 
 def checksum_holds(path: Path) -> bool:
     """The checksum verdict alone (inspect_file reads the blocks too, which fail here)."""

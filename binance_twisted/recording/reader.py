@@ -58,10 +58,18 @@ def read_records(
     kinds: Iterable[Kind] | None = None,
 ) -> Iterator[Record]:
     """Every record, file by file in order, optionally only of ``streams`` (non-FRAME
-    records without a stream pass too), of ``kinds``, received in ``[start, end)`` (ns)."""
+    records without a stream pass too), of ``kinds``, received in ``[start, end)`` (ns).
+
+    With ``kinds``, a sealed file whose index counts none of them is not read at all: the
+    replay's search for depth snapshots skips the hours that took none.
+    """
     wanted = set(streams) if streams is not None else None
     wanted_kinds = set(kinds) if kinds is not None else None
     for file in recording_files(path_or_dir):
+        if wanted_kinds is not None:
+            index = _index_of(file)  # a sealed file says what it holds: skip it unread
+            if index is not None and not any(index["kinds"].get(k.name) for k in wanted_kinds):
+                continue
         for record in _file_records(file):
             # records of no stream (connects, marks) pass a stream filter
             unwanted = wanted is not None and record.stream not in wanted
@@ -96,13 +104,26 @@ def count_frames(path_or_dir: str | Path) -> int:
     by reading through only the files without one (``.part``)."""
     total = 0
     for file in recording_files(path_or_dir):
-        with file.open("rb") as f:
-            sealed = sealed_index(f) if not file.name.endswith(PART) else None
-        if sealed is not None:
-            total += int(sealed[0].get("kinds", {}).get("FRAME", 0))
+        index = _index_of(file)
+        if index is not None:
+            total += int(index["kinds"].get("FRAME", 0))
         else:
             total += sum(1 for r in _file_records(file) if r.kind is Kind.FRAME)
     return total
+
+
+def _index_of(file: Path) -> dict[str, Any] | None:
+    """A sealed file's index (a few bytes at its end), or ``None`` for a ``.part``."""
+    if file.name.endswith(PART):
+        return None
+    with file.open("rb") as f:
+        sealed = sealed_index(f)
+    if sealed is None:
+        return None
+    index = sealed[0]
+    if not isinstance(index.get("kinds"), dict):
+        raise CorruptRecordError(f"{file}: the index has no kind counts")
+    return index
 
 
 @attrs.frozen
