@@ -225,13 +225,16 @@ class BusTests(TestCase):
     async def test_every_frame_reaches_a_consumer_once_and_in_order(self) -> None:
         """Two streams published by a recorder: a bus consumer subscribed first receives
         every recorded frame, decoded and unwrapped as StreamClient delivers it, once each,
-        in order; the raw shape gets the bytes as received."""
+        in order; the raw shape gets the bytes as received, the envelope shape Binance's
+        combined-stream dict."""
         server = self.redis()
         source = self.source(server.url)
         received: list[tuple[str, Any]] = []
         raws: list[bytes] = []
         await source.subscribe([TRADES, AGG], lambda stream, data: received.append((stream, data)))
         await source.subscribe([TRADES], lambda stream, data, raw: raws.append(raw), raw=True)
+        envelopes: list[dict] = []
+        await source.subscribe([AGG], envelopes.append, envelope=True)
         run = await self.recording(server.url, [TRADES, AGG])
         await wait_until(
             lambda: run.recorder.frames[TRADES] >= 100 and run.recorder.frames[AGG] >= 100
@@ -243,6 +246,7 @@ class BusTests(TestCase):
             sent = [loads(r.payload)["data"] for r in frames if r.stream == stream]
             self.assertEqual([data for s, data in received if s == stream], sent)
         self.assertEqual(raws, [r.payload for r in frames if r.stream == TRADES])
+        self.assertEqual(envelopes, [loads(r.payload) for r in frames if r.stream == AGG])
         self.assertEqual(run.publisher.stats.dropped, 0)
         self.assertEqual(
             server.integer("XLEN", f"binance:spot:{TRADES}"), run.recorder.frames[TRADES]
