@@ -165,6 +165,15 @@ class PublisherBookkeepingTests(SynchronousTestCase):
         self.assertEqual(keys, [b"binance:spot:_events", b"binance:spot:bnbbtc@trade"])
         self.assertTrue(any(b"connection lost" in arg for arg in redis.commands[1][0][3:]))
 
+    def test_an_events_details_count_against_the_byte_bound(self) -> None:
+        """A GAP whose details are bigger than max_pending_bytes is dropped, not queued."""
+        publisher = self.publisher(max_pending_bytes=1000)[0]
+        details = {"stream": TRADES, "reason": "x" * 2000}
+        publisher.put(Record.event(Kind.GAP, details, recv_wall_ns=T0, recv_mono_ns=0))
+        self.assertEqual((publisher.stats.dropped, publisher.stats.pending), (1, 0))
+        publisher.put(frame(1))
+        self.assertEqual(publisher.stats.pending, 1)
+
     def test_only_frames_gaps_and_disconnects_are_published(self) -> None:
         """CONNECT, SUBSCRIBE, ACK, MARK and SNAPSHOT records stay in the files."""
         publisher, clock, redis = self.publisher()

@@ -226,11 +226,12 @@ class RedisPublisher:
             )
         else:
             return  # CONNECT, SUBSCRIBE, ACK, MARK and SNAPSHOT stay in the files
-        self._offer((key, fields), record.stream, record.recv_wall_ns)
+        # the payload or the details (the other fields are short) sizes what waits
+        size = len(record.payload) + _ENTRY_OVERHEAD
+        self._offer((key, fields), size, record.stream, record.recv_wall_ns)
 
-    def _offer(self, entry: _Entry, stream: str, recv_ns: int) -> None:
+    def _offer(self, entry: _Entry, size: int, stream: str, recv_ns: int) -> None:
         stats = self.stats
-        size = len(entry[1][1]) + _ENTRY_OVERHEAD
         if stats.pending >= self.max_pending or stats.pending_bytes + size > self.max_pending_bytes:
             stats.dropped += 1
             if not self._loss.count:
