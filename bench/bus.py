@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,31 +34,12 @@ from twisted.internet import defer, task
 
 from binance_twisted.bus import RedisPublisher, RedisStreamSource
 from binance_twisted.recording import Kind, Record
+from binance_twisted.testing.redis import RedisServer, RedisUnavailable
 
 FRAME = (
     b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1795305600000,"s":"BTCUSDT",'
     b'"t":%d,"p":"98000.01000000","q":"0.00100000","T":1795305600000,"m":true,"M":true}}'
 )
-
-
-def _redis() -> tuple[subprocess.Popen, str]:
-    server = shutil.which("redis-server")
-    if server is None:
-        raise SystemExit("redis-server is not installed (Debian: apt-get install redis-server)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.01)
-    return process, f"redis://127.0.0.1:{port}/0"
 
 
 def _record(n: int) -> Record:
@@ -127,23 +105,18 @@ async def latency(reactor: Any, url: str, rate: int, seconds: float) -> dict[str
     }
 
 
-async def main(reactor: Any, args: argparse.Namespace) -> None:
-    process, url = _redis()
-    try:
-        result = await throughput(reactor, url, args.frames)
-        print(
-            f"publish: {args.frames:,} frames, {result['frames_per_second']:,.0f} frames/s, "
-            f"{result['cpu_us_per_frame']:.2f} µs CPU per frame, {result['batches']} batches, "
-            f"{result['dropped']} dropped"
-        )
-        lat = await latency(reactor, url, args.rate, args.seconds)
-        print(
-            f"latency at {args.rate:,} frames/s for {args.seconds:g} s ({lat['frames']:,} frames): "
-            f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms"
-        )
-    finally:
-        process.terminate()
-        process.wait()
+async def main(reactor: Any, args: argparse.Namespace, url: str) -> None:
+    result = await throughput(reactor, url, args.frames)
+    print(
+        f"publish: {args.frames:,} frames, {result['frames_per_second']:,.0f} frames/s, "
+        f"{result['cpu_us_per_frame']:.2f} µs CPU per frame, {result['batches']} batches, "
+        f"{result['dropped']} dropped"
+    )
+    lat = await latency(reactor, url, args.rate, args.seconds)
+    print(
+        f"latency at {args.rate:,} frames/s for {args.seconds:g} s ({lat['frames']:,} frames): "
+        f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms, max {lat['max_ms']:.2f} ms"
+    )
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -156,7 +129,15 @@ def run(argv: list[str] | None = None) -> None:
     if args.quick:
         args.frames, args.seconds = 50_000, 3.0
     print(f"Python {sys.version.split()[0]}, pid {os.getpid()}", file=sys.stderr)
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor, args)))
+    try:
+        server = RedisServer()
+    except RedisUnavailable as missing:
+        raise SystemExit(str(missing)) from None
+    server.start()  # blocking, so before the reactor runs
+    try:
+        task.react(lambda reactor: defer.ensureDeferred(main(reactor, args, server.url)))
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -1,17 +1,14 @@
 """The Redis Streams bus end to end, offline: FakeBinance → recorder → Redis → a bot.
 
 Run it: ``python examples/bus_offline.py`` (needs ``redis-server`` on the PATH and
-``pip install '.[redis]'``). It starts a throwaway redis-server on a free loopback port,
+``pip install '.[redis]'``). It starts a throwaway redis-server on a free loopback port
+(``binance_twisted.testing.redis``),
 records FakeBinance's trades into it as ``twistd -n binance record --publish`` would, and
 reads them back with ``RedisStreamSource``, which a bot would use instead of
 ``StreamClient``: the ``subscribe`` call is the same.
 """
 
-import shutil
-import socket
-import subprocess
 import sys
-import time
 from typing import Any
 
 from twisted.internet import defer, task
@@ -20,30 +17,10 @@ from binance_twisted import StreamClient
 from binance_twisted.bus import RedisPublisher, RedisStreamSource
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.testing import FakeBinance
+from binance_twisted.testing.redis import RedisServer, RedisUnavailable
 
 
-def start_redis() -> tuple[subprocess.Popen, str]:
-    server = shutil.which("redis-server")
-    if server is None:
-        sys.exit("redis-server is not installed (Debian: apt-get install redis-server)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(500):  # until it accepts connections
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.01)
-    return process, f"redis://127.0.0.1:{port}/0"
-
-
-async def main(reactor: Any) -> None:
-    redis, url = start_redis()
+async def main(reactor: Any, url: str) -> None:
     fake = FakeBinance(reactor, event_interval=0.05)
     await fake.start()
     try:
@@ -73,9 +50,15 @@ async def main(reactor: Any) -> None:
         print(f"published {stats.published} entries, {stats.dropped} dropped")
     finally:
         await fake.stop()
-        redis.terminate()
-        redis.wait()
 
 
 if __name__ == "__main__":
-    task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
+    try:
+        redis = RedisServer()  # a throwaway one on a free port; in production, your own
+    except RedisUnavailable as missing:
+        sys.exit(str(missing))
+    redis.start()  # blocking, so before the reactor runs
+    try:
+        task.react(lambda reactor: defer.ensureDeferred(main(reactor, redis.url)))
+    finally:
+        redis.stop()

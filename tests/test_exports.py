@@ -84,7 +84,6 @@ WINGS = {
     "binance_twisted.legacy": LEGACY,
     "binance_twisted.bus": {
         "BusAddress",
-        "BusSubscription",
         "PublisherStats",
         "RedisPublisher",
         "RedisStreamSource",

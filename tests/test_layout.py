@@ -43,6 +43,7 @@ TESTING_WIRE = {
     "_loopback",
     "memory",
     "serve",
+    "redis",
 }
 #: data tables may be long; every other module stays readable in one sitting
 DATA_TABLES = {"wsapi/table.py", "enums.py"}

@@ -8,7 +8,14 @@ import attrs
 
 from binance_twisted.venues import MarketProfile
 
-__all__ = ["VENUE", "ConnectionPolicy", "Overflow", "check_overflow", "check_seconds"]
+__all__ = [
+    "VENUE",
+    "ConnectionPolicy",
+    "Overflow",
+    "check_count",
+    "check_overflow",
+    "check_seconds",
+]
 
 #: what a full delivery queue drops
 Overflow = Literal["drop_oldest", "drop_newest"]
@@ -25,6 +32,12 @@ def check_seconds(name: str, value: object) -> None:
         or not 0 < value < float("inf")
     ):
         raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+def check_count(name: str, value: object) -> None:
+    """A size or a count is an int >= 1 (``True`` is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
 
 
 def check_overflow(name: str, value: object) -> None:

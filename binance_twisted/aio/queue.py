@@ -17,7 +17,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from binance_twisted._core.policy import Overflow, check_overflow
+from binance_twisted._core.policy import Overflow, check_count, check_overflow
 from binance_twisted.errors import error_message
 
 __all__ = ["MessageQueue", "ReadLoopClosed", "check_queue"]
@@ -29,8 +29,7 @@ OVERFLOW_TYPE = "BinanceWebsocketQueueOverflow"
 
 def check_queue(size: int, overflow: str) -> None:
     """``max_queue_size`` and ``overflow`` as a manager is given them: ValueError if bad."""
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"max_queue_size must be an int >= 1, got {size!r}")
+    check_count("max_queue_size", size)
     check_overflow("overflow", overflow)
 
 

@@ -8,11 +8,10 @@
 
 from binance_twisted.bus.address import BusAddress, stream_key
 from binance_twisted.bus.publisher import PublisherStats, RedisPublisher
-from binance_twisted.bus.source import BusSubscription, RedisStreamSource
+from binance_twisted.bus.source import RedisStreamSource
 
 __all__ = [
     "BusAddress",
-    "BusSubscription",
     "PublisherStats",
     "RedisPublisher",
     "RedisStreamSource",

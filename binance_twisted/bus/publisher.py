@@ -35,6 +35,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from binance_twisted._core.policy import check_count
 from binance_twisted._json import dumps
 from binance_twisted.bus.address import EVENTS, BusAddress, stream_key
 from binance_twisted.bus.redis import connect, disconnect
@@ -135,8 +136,7 @@ class RedisPublisher:
             ("max_pending", max_pending),
             ("max_pending_bytes", max_pending_bytes),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_count(name, value)
         self.address = BusAddress.parse(url)
         self.venue = venue
         self.prefix = prefix

@@ -26,71 +26,26 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from binance_twisted._core.policy import check_count
+from binance_twisted._core.throttle import LogThrottle
 from binance_twisted._json import loads
 from binance_twisted.bus.address import EVENTS, BusAddress, stream_key
 from binance_twisted.bus.redis import connect, disconnect
-from binance_twisted.errors import ClientClosedError
+from binance_twisted.errors import ClientClosedError, callable_name
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.market.client import check_names, default_validator
-from binance_twisted.market.connection import DATA, ENVELOPE, RAW, is_sequenced, sequence_ids
+from binance_twisted.market.client import (
+    Subscription,
+    check_callbacks,
+    check_names,
+    default_validator,
+)
+from binance_twisted.market.connection import ENVELOPE, is_sequenced, sequence_ids
 
-__all__ = ["BusSubscription", "RedisStreamSource"]
+__all__ = ["RedisStreamSource"]
 
 log = Logger(namespace="binance_twisted.bus")
 
 _RETRY_SECONDS = 1.0
-
-
-class BusSubscription:
-    """A caller's streams on the bus, one ``on_message`` and an optional ``on_event``."""
-
-    def __init__(
-        self,
-        source: RedisStreamSource,
-        on_message: Callable[..., Any],
-        on_event: Callable[[ConnectionEvent], Any] | None,
-        shape: int,
-    ) -> None:
-        self._source = source
-        self.on_message = on_message
-        self.on_event = on_event
-        self.shape = shape
-        self._streams: dict[str, None] = {}
-        self.active = True
-
-    def __repr__(self) -> str:
-        return f"<BusSubscription streams={len(self._streams)}>"
-
-    @property
-    def streams(self) -> tuple[str, ...]:
-        """The streams this subscription receives, in the order they were added."""
-        return tuple(self._streams)
-
-    def add(self, streams: Iterable[str] | str) -> defer.Deferred[BusSubscription]:
-        """Receive more streams; fires once their positions are pinned."""
-        self._check_active()
-        names = check_names(streams, self._source._validate)
-        return self._source._attach(self, names).addCallback(lambda _: self)
-
-    def remove(self, streams: Iterable[str] | str) -> defer.Deferred[None]:
-        """Stop receiving some streams."""
-        self._check_active()
-        for name in check_names(streams, self._source._validate):
-            self._streams.pop(name, None)
-        self._source._forget_unused()
-        return defer.succeed(None)
-
-    def unsubscribe(self) -> defer.Deferred[None]:
-        """Stop receiving everything; the handle is inactive afterwards."""
-        if self.active:
-            self.active = False
-            self._streams.clear()
-            self._source._detach(self)
-        return defer.succeed(None)
-
-    def _check_active(self) -> None:
-        if not self.active:
-            raise ClientClosedError("this subscription was unsubscribed or its source closed")
 
 
 class RedisStreamSource:
@@ -119,8 +74,7 @@ class RedisStreamSource:
             from twisted.internet import reactor as global_reactor
 
             reactor = global_reactor
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ValueError(f"count must be a positive integer, got {count!r}")
+        check_count("count", count)
         if isinstance(block, bool) or not isinstance(block, (int, float)) or not 0 < block < 3600:
             raise ValueError(f"block must be a number of seconds in (0, 3600), got {block!r}")
         if not isinstance(start, str) or not (start in ("$", "0") or _is_entry_id(start)):
@@ -142,7 +96,9 @@ class RedisStreamSource:
         self._reader: Any = None  # the connection that blocks in XREAD
         self._commands: Any = None  # a second one for short commands
         self._positions: dict[bytes, bytes] = {}
-        self._subscriptions: set[BusSubscription] = set()
+        self._subscriptions: set[Subscription] = set()
+        self._routes: dict[str, list[Subscription]] = {}  # stream -> its subscribers
+        self._throttle = LogThrottle(reactor)
         self._reading = False
         self._closed = False
         self._broken = False
@@ -170,23 +126,17 @@ class RedisStreamSource:
         *,
         envelope: bool = False,
         raw: bool = False,
-    ) -> defer.Deferred[BusSubscription]:
-        """Start receiving ``streams`` from the bus; fires once their positions are pinned.
+    ) -> defer.Deferred[Subscription]:
+        """Start receiving ``streams`` from the bus; fires with a
+        :class:`~binance_twisted.Subscription` once their positions are pinned.
 
         Callback shapes as :meth:`binance_twisted.StreamClient.subscribe`.
         """
         if self._closed:
             raise ClientClosedError("this RedisStreamSource is closed")
-        if not callable(on_message):
-            raise TypeError(f"on_message must be callable, got {on_message!r}")
-        if on_event is not None and not callable(on_event):
-            raise TypeError(f"on_event must be callable or None, got {on_event!r}")
-        if envelope and raw:
-            raise ValueError("envelope=True and raw=True exclude each other; choose one")
-        names = check_names(streams, self._validate)
-        subscription = BusSubscription(
-            self, on_message, on_event, RAW if raw else ENVELOPE if envelope else DATA
-        )
+        check_callbacks(on_message, on_event, envelope, raw)
+        names = self._check_names(streams)
+        subscription = Subscription(self, on_message, on_event, envelope, raw)
         self._subscriptions.add(subscription)
         return self._attach(subscription, names).addCallback(lambda _: subscription)
 
@@ -217,6 +167,7 @@ class RedisStreamSource:
         for subscription in self._subscriptions:
             subscription.active = False
         self._subscriptions.clear()
+        self._routes.clear()
         self._positions.clear()
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
@@ -226,12 +177,19 @@ class RedisStreamSource:
 
     # -- subscriptions -----------------------------------------------------------------------
 
-    def _key(self, stream: str) -> bytes:
+    def _key(self, stream: str) -> bytes:  # the Redis key of a Binance stream
         return (self._base + stream).encode()
 
-    def _attach(self, subscription: BusSubscription, names: list[str]) -> defer.Deferred[None]:
+    def _check_names(self, streams: Iterable[str] | str) -> list[str]:
+        return check_names(streams, self._validate)
+
+    def _attach(self, subscription: Subscription, names: list[str]) -> defer.Deferred[None]:
+        """Route ``names`` to ``subscription``; fires once every new stream is pinned."""
         for name in names:
+            if name in subscription._streams:
+                continue
             subscription._streams[name] = None
+            self._routes.setdefault(name, []).append(subscription)
             if is_sequenced(name):
                 self._last_ids.setdefault(name, None)
         new = [self._key(name) for name in names if self._key(name) not in self._positions]
@@ -243,6 +201,21 @@ class RedisStreamSource:
         d = defer.gatherResults([self._pin(key) for key in new], consumeErrors=True)
         d.addErrback(lambda f: f.value.subFailure if isinstance(f.value, defer.FirstError) else f)
         return d.addCallback(lambda _: self._read_soon())
+
+    def _detach(self, subscription: Subscription, names: list[str]) -> defer.Deferred[None]:
+        """Stop routing ``names`` to ``subscription``; a stream nobody reads is not read."""
+        for name in names:
+            subscription._streams.pop(name, None)
+            routes = self._routes.get(name, [])
+            if subscription in routes:
+                routes.remove(subscription)
+            if not routes:
+                self._routes.pop(name, None)
+                self._positions.pop(self._key(name), None)
+        if not subscription._streams:
+            subscription.active = False
+            self._subscriptions.discard(subscription)
+        return defer.succeed(None)
 
     def _connection_failed(self, message: str) -> None:
         self.last_error = message
@@ -262,16 +235,6 @@ class RedisStreamSource:
                 self._positions.setdefault(key, newest[0][0] if newest else b"0-0")
 
         return d.addCallback(pinned)
-
-    def _detach(self, subscription: BusSubscription) -> None:
-        self._subscriptions.discard(subscription)
-        self._forget_unused()
-
-    def _forget_unused(self) -> None:
-        wanted = {self._key(s) for sub in self._subscriptions for s in sub._streams}
-        for key in list(self._positions):
-            if key != self._events_key and key not in wanted:
-                del self._positions[key]
 
     # -- the read loop -----------------------------------------------------------------------
 
@@ -294,6 +257,8 @@ class RedisStreamSource:
         d.addErrback(lambda f: log.failure("bus read loop failed", f))
 
     def _entries(self, reply: Any) -> None:
+        if reply:
+            self.last_message = self._reactor.seconds()  # once per read: all arrived now
         if self._broken:
             self._broken = False
             self._event(EventKind.RECONNECTED, self.name, "the bus is readable again", None)
@@ -314,12 +279,11 @@ class RedisStreamSource:
     def _deliver(self, stream: str, raw: bytes) -> None:
         self.messages += 1
         self.bytes += len(raw)
-        self.last_message = self._reactor.seconds()
         try:
             data = loads(raw)
         except ValueError as e:
             self.last_error = f"undecodable entry on {stream}: {e}"
-            log.warn("bus: {error}", error=self.last_error)
+            self._log_problem("undecodable", "bus: {error}", error=self.last_error)
             return
         if type(data) is dict and "data" in data and "stream" in data:
             data = data["data"]
@@ -331,19 +295,37 @@ class RedisStreamSource:
                     self.duplicates += 1
                     return
                 self._last_ids[stream] = ids[1]
-        for subscription in list(self._subscriptions):
-            if stream not in subscription._streams:
-                continue
+        for subscription in self._routes.get(stream, ()):
+            shape = subscription.shape
             try:
-                if subscription.shape == DATA:
+                if not shape:
                     subscription.on_message(stream, data)
-                elif subscription.shape == ENVELOPE:
+                elif shape == ENVELOPE:
                     subscription.on_message({"stream": stream, "data": data})
                 else:
                     subscription.on_message(stream, data, raw)
             except Exception:
                 self.callback_errors += 1
-                log.failure("bus: the on_message callback for {stream} raised", stream=stream)
+                self._log_problem(
+                    "callback",
+                    "bus: callback {callback} raised on a {stream} message; the stream goes on",
+                    failure=Failure(),
+                    callback=callable_name(subscription.on_message),
+                    stream=stream,
+                )
+
+    def _log_problem(
+        self, kind: str, text: str, failure: Failure | None = None, **fields: Any
+    ) -> None:
+        """At most one line per kind every few seconds, with how many were not logged."""
+        suppressed = self._throttle.allow(kind)
+        if suppressed is None:
+            return
+        text += " ({suppressed} similar not logged)"
+        if failure is not None:
+            log.failure(text, failure, suppressed=suppressed, **fields)
+        else:
+            log.warn(text, suppressed=suppressed, **fields)
 
     def _upstream_event(self, fields: dict[bytes, bytes]) -> None:
         kind = fields.get(b"kind", b"").decode()
@@ -387,7 +369,12 @@ class RedisStreamSource:
                 subscription.on_event(event)
             except Exception:
                 self.callback_errors += 1
-                log.failure("bus: the on_event callback raised")
+                self._log_problem(
+                    "on_event",
+                    "bus: on_event {callback} raised",
+                    failure=Failure(),
+                    callback=callable_name(subscription.on_event),
+                )
 
 
 def _pairs(fields: list[bytes]) -> dict[bytes, bytes]:

@@ -42,7 +42,7 @@ from binance_twisted.errors import (
     RateLimitedError,
 )
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.market.client import StreamHandle, StreamSource
+from binance_twisted.market.client import StreamSource, Subscription
 from binance_twisted.rest import RestClient
 from binance_twisted.streams import check_symbol
 
@@ -158,7 +158,7 @@ class DepthSynchroniser:
         self._buffer: list[dict] = []
         self._snapshot_pending = False
         self._recording: list[dict] | None = None
-        self._subscription: StreamHandle | None = None
+        self._subscription: Subscription | None = None
         self._synced_waiters: list[defer.Deferred] = []
         self._timers: dict[str, IDelayedCall] = {}
         self._in_flight: set[defer.Deferred] = set()
@@ -199,7 +199,7 @@ class DepthSynchroniser:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _subscribed(self, subscription: StreamHandle) -> None:
+    def _subscribed(self, subscription: Subscription) -> None:
         self._subscription = subscription
         if self.state == "stopped":
             # stopped while subscribing; the connection may already be gone

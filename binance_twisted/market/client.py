@@ -25,7 +25,7 @@ from binance_twisted.errors import ClientClosedError, RequestTimeoutError, calla
 from binance_twisted.events import ConnectionEvent, EventKind
 from binance_twisted.market.connection import DATA, ENVELOPE, RAW, StreamConnection
 
-__all__ = ["StreamClient", "StreamHandle", "StreamSource", "Subscription"]
+__all__ = ["StreamClient", "StreamSource", "Subscription"]
 
 log = Logger(namespace="binance_twisted.client")
 
@@ -42,12 +42,6 @@ _STREAM_HOSTS = {
 _BY_MARKET: Any = object()  # validate's default: Spot names checked, futures names as given
 
 
-class StreamHandle(Protocol):
-    """What a subscription gives back: a way to stop (``Subscription``, ``BusSubscription``)."""
-
-    def unsubscribe(self) -> defer.Deferred[None]: ...
-
-
 class StreamSource(Protocol):
     """Where market streams come from: Binance (``StreamClient``) or the Redis bus
     (:class:`~binance_twisted.bus.RedisStreamSource`); subscribers take either."""
@@ -60,11 +54,22 @@ class StreamSource(Protocol):
         *,
         envelope: bool = False,
         raw: bool = False,
-    ) -> defer.Deferred[Any]: ...
+    ) -> defer.Deferred[Subscription]: ...
 
     def stats(self) -> dict[str, dict[str, Any]]: ...
 
     def close(self) -> defer.Deferred[None]: ...
+
+
+class _SubscriptionOwner(Protocol):
+    """What a :class:`Subscription` asks of its source (``StreamClient``, the bus's
+    ``RedisStreamSource``): the names checked, and streams attached or detached."""
+
+    def _check_names(self, streams: Iterable[str] | str) -> list[str]: ...
+
+    def _attach(self, subscription: Subscription, names: list[str]) -> defer.Deferred: ...
+
+    def _detach(self, subscription: Subscription, names: list[str]) -> defer.Deferred: ...
 
 
 class Subscription:
@@ -79,7 +84,7 @@ class Subscription:
 
     def __init__(
         self,
-        client: StreamClient,
+        client: _SubscriptionOwner,
         on_message: OnMessage,
         on_event: OnEvent | None,
         envelope: bool,
@@ -211,12 +216,7 @@ class StreamClient:
             check_seconds("timeout", timeout)
         if self._closed:
             raise ClientClosedError("this StreamClient is closed")
-        if not callable(on_message):
-            raise TypeError(f"on_message must be callable, got {on_message!r}")
-        if on_event is not None and not callable(on_event):
-            raise TypeError(f"on_event must be callable or None, got {on_event!r}")
-        if envelope and raw:
-            raise ValueError("envelope=True and raw=True exclude each other; choose one")
+        check_callbacks(on_message, on_event, envelope, raw)
         names = self._check_names(streams)
         subscription = Subscription(self, on_message, on_event, envelope, raw)
         self._subscriptions.add(subscription)
@@ -403,6 +403,16 @@ class StreamClient:
 def _owners(connection: StreamConnection) -> set[object]:
     """The subscriptions that receive something from ``connection``."""
     return {route[2] for routes in connection.routes.values() for route in routes}
+
+
+def check_callbacks(on_message: Any, on_event: Any, envelope: bool, raw: bool) -> None:
+    """``subscribe``'s callback arguments, checked before any I/O."""
+    if not callable(on_message):
+        raise TypeError(f"on_message must be callable, got {on_message!r}")
+    if on_event is not None and not callable(on_event):
+        raise TypeError(f"on_event must be callable or None, got {on_event!r}")
+    if envelope and raw:
+        raise ValueError("envelope=True and raw=True exclude each other; choose one")
 
 
 def check_names(streams: Iterable[str] | str, validate: Validator) -> list[str]:

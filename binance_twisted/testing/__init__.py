@@ -19,7 +19,8 @@ The modules come in two kinds, and the first never imports the second:
 * the wire: ``_protocol``, ``_wsapi`` and ``_wsapi_userdata`` (WebSocket connections),
   ``_rest`` (the REST resource), ``_site`` (the web site and connection tracking), ``_tls``
   (the test CA), ``_server`` and ``_faults`` (:class:`FakeBinance`), ``_loopback`` and
-  ``memory`` (the in-memory pairing), ``serve`` (``python -m binance_twisted fake``).
+  ``memory`` (the in-memory pairing), ``serve`` (``python -m binance_twisted fake``),
+  ``redis`` (a throwaway ``redis-server`` for the bus: :class:`~.redis.RedisServer`).
 ``tests/test_layout.py`` checks the split.
 """
 

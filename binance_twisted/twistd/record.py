@@ -146,10 +146,9 @@ class RecordService(MultiService):
         if self.publisher is not None:
             self.publisher.start()  # connects in the background; entries wait meanwhile
         d = self.sink.start() if self.sink is not None else defer.succeed(None)
-        if self.shard is not None:
-            d.addCallback(lambda _: self.shard.start() if self.shard is not None else None)
-        else:
-            d.addCallback(lambda _: self.recorder.start())
+        # a shard member follows its share of the streams; a lone recorder all of them
+        begin = self.shard.start if self.shard is not None else self.recorder.start
+        d.addCallback(lambda _: begin())
         d.addErrback(lambda f: log.failure("recording could not start", f))
 
     def stopService(self) -> defer.Deferred:

@@ -153,34 +153,66 @@ class StatusSource:
             yield from (frames, frame_age, gaps)
         writer = status.get("writer")
         if writer is not None:
-            for name, doc, value in (
-                ("writer_pending_bytes", "bytes waiting for the writer", writer["pending_bytes"]),
-                (
-                    "writer_fsync_seconds",
-                    "duration of the last fsync",
-                    writer["last_fsync_seconds"],
-                ),
-                (
-                    "writer_disk_full",
-                    "1 while recording is paused for disk space",
-                    writer["disk_full"],
-                ),
-                ("free_disk_bytes", "free bytes where recordings go", writer["free_bytes"] or 0),
-            ):
-                family = gauge(name, doc, [])
-                family.add_metric([], float(value))
-                yield family
-            for name, doc, value in (
-                ("written_bytes", "bytes written to recordings", writer["bytes_written"]),
-                ("writer_dropped", "records dropped (writer behind, disk full)", writer["dropped"]),
-                ("files_sealed", "recording files sealed", writer["files_sealed"]),
-            ):
-                family = counter(name, doc, [])
-                family.add_metric([], value)
-                yield family
+            yield from _single(
+                gauge,
+                [
+                    (
+                        "writer_pending_bytes",
+                        "bytes waiting for the writer",
+                        writer["pending_bytes"],
+                    ),
+                    ("writer_fsync_seconds", "the last fsync took", writer["last_fsync_seconds"]),
+                    ("writer_disk_full", "1 while paused for disk space", writer["disk_full"]),
+                    (
+                        "free_disk_bytes",
+                        "free bytes where recordings go",
+                        writer["free_bytes"] or 0,
+                    ),
+                ],
+            )
+            yield from _single(
+                counter,
+                [
+                    ("written_bytes", "bytes written to recordings", writer["bytes_written"]),
+                    (
+                        "writer_dropped",
+                        "records dropped (writer behind, disk full)",
+                        writer["dropped"],
+                    ),
+                    ("files_sealed", "recording files sealed", writer["files_sealed"]),
+                ],
+            )
         bus = status.get("bus")
         if bus is not None:
-            yield from _bus_metrics(bus, gauge, counter)
+            yield from _single(
+                counter,
+                [
+                    ("bus_published", "entries Redis acknowledged", bus["published"]),
+                    (
+                        "bus_dropped",
+                        "entries lost (queue full, or with a connection)",
+                        bus["dropped"],
+                    ),
+                    (
+                        "bus_gaps",
+                        "GAP entries for the publisher's own losses",
+                        bus["gaps_published"],
+                    ),
+                ],
+            )
+            yield from _single(
+                gauge,
+                [
+                    ("bus_in_flight", "entries sent and not yet acknowledged", bus["in_flight"]),
+                    ("bus_pending", "entries waiting to be sent", bus["pending"]),
+                    (
+                        "bus_latency_seconds",
+                        "the last batch, send to reply",
+                        bus["last_latency"] or 0,
+                    ),
+                    ("bus_connected", "1 while the last batch was acknowledged", bus["connected"]),
+                ],
+            )
         reactor = status.get("reactor")
         if reactor is not None:
             family = gauge("reactor_lag_seconds", "how late a 1 s reactor timer fired", [])
@@ -188,25 +220,12 @@ class StatusSource:
             yield family
 
 
-def _bus_metrics(bus: dict[str, Any], gauge: Any, counter: Any) -> Iterator[Any]:
-    """The Redis publisher's families: published, dropped, in flight, latency."""
-    for name, doc, value in (
-        ("bus_published", "entries Redis acknowledged", bus["published"]),
-        ("bus_dropped", "entries lost (queue full, or lost with a connection)", bus["dropped"]),
-        ("bus_gaps", "GAP entries written for the publisher's own losses", bus["gaps_published"]),
-    ):
-        family = counter(name, doc, [])
-        family.add_metric([], value)
-        yield family
-    for name, doc, value in (
-        ("bus_in_flight", "entries sent and not yet acknowledged", bus["in_flight"]),
-        ("bus_pending", "entries waiting to be sent", bus["pending"]),
-        ("bus_latency_seconds", "send to reply of the last batch", bus["last_latency"] or 0.0),
-        ("bus_connected", "1 while the last batch was acknowledged", bus["connected"]),
-    ):
-        family = gauge(name, doc, [])
-        family.add_metric([], float(value))
-        yield family
+def _single(family: Any, rows: list[tuple[str, str, Any]]) -> Iterator[Any]:
+    """One unlabelled metric family per ``(name, doc, value)`` row."""
+    for name, doc, value in rows:
+        metric = family(name, doc, [])
+        metric.add_metric([], float(value))
+        yield metric
 
 
 def status_resource(source: StatusSource) -> Resource:
