@@ -18,7 +18,8 @@ from binance_twisted import StreamClient
 from binance_twisted._json import loads
 from binance_twisted.bus import BusAddress, RedisPublisher, RedisStreamSource, stream_key
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.recording import Kind, Record
+from binance_twisted.recording import Kind, Record, Recorded
+from binance_twisted.recording.format import expand
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.testing import FakeBinance
 from tests.redis_server import RedisServer
@@ -73,8 +74,8 @@ async def publishing(
     case.addCleanup(publisher.stop)
     recorded: list[Record] = []
 
-    def tee(record: Record) -> None:
-        recorded.append(record)
+    def tee(record: Recorded) -> None:
+        recorded.extend(expand([record]))
         publisher.put(record)
 
     client = StreamClient(reactor, fake.endpoints)

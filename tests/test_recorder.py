@@ -16,9 +16,11 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from binance_twisted import ConnectionPolicy, StreamClient
-from binance_twisted._json import loads
-from binance_twisted.recording import Kind, Record, read_records
-from binance_twisted.recording.recorder import Recorder
+from binance_twisted._json import dumps, loads
+from binance_twisted.events import ConnectionEvent, EventKind
+from binance_twisted.recording import FrameRun, Kind, Record, Recorded, read_records
+from binance_twisted.recording import sink as sink_module
+from binance_twisted.recording.recorder import RUN_FRAMES, Recorder
 from binance_twisted.recording.sink import RecordSink
 from binance_twisted.testing import FakeBinance
 from tests.support import asynchronous, wait_until
@@ -106,6 +108,79 @@ class RecordingTests(TestCase):
         self.assertEqual(list(out.rglob("*.part")), [])
 
 
+class _OneConnection:
+    """What the recorder asks a client about its connections: every stream on spot-1."""
+
+    def connection_of(self, stream: str) -> str:
+        return "spot-1"
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        return {"spot-1": {"url": "wss://example/stream"}}
+
+
+def trade(n: int) -> tuple[dict[str, Any], bytes]:
+    data = {"e": "trade", "t": n, "p": "1.0"}
+    return data, dumps({"stream": TRADES, "data": data})
+
+
+class HotPathTests(SynchronousTestCase):
+    """The recorder's per-frame path on a task.Clock: frames gather in one run per
+    connection and reactor turn, handed over at the turn's end or before any other record."""
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.out: list[Recorded] = []
+        client: Any = _OneConnection()
+        self.recorder = Recorder(client, [TRADES, AGG], self.out.append, clock=self.clock)
+        self.recorder.connection_event(ConnectionEvent(EventKind.CONNECTED, "spot-1", 0.0))
+        self.out.clear()
+
+    def feed(self, *ids: int) -> None:
+        for n in ids:
+            self.recorder.frame(TRADES, *trade(n))
+
+    def test_a_turn_of_frames_is_one_run_numbered_on_from_the_last(self) -> None:
+        self.feed(1, 2, 3)
+        self.assertEqual(self.out, [])  # still in this turn
+        self.clock.advance(0)
+        (run,) = self.out
+        assert isinstance(run, FrameRun)
+        records = list(run.records())
+        self.assertEqual([(r.conn_id, r.seq) for r in records], [(1, 1), (1, 2), (1, 3)])
+        self.assertEqual([loads(r.payload)["data"]["t"] for r in records], [1, 2, 3])
+        self.assertEqual(self.recorder.frames[TRADES], 3)
+        self.assertEqual(self.recorder.last_frame_ns[TRADES], records[-1].recv_wall_ns)
+        self.feed(4)
+        self.clock.advance(0)
+        self.assertEqual([r.seq for r in self.out[1].records()], [4])  # type: ignore[union-attr]
+
+    def test_a_gap_record_follows_the_frames_received_before_it(self) -> None:
+        self.feed(1, 2, 5, 6)
+        self.clock.advance(0)
+        kinds = [(item.kind, len(item) if isinstance(item, FrameRun) else 0) for item in self.out]
+        self.assertEqual(kinds, [(Kind.FRAMES, 3), (Kind.GAP, 0), (Kind.FRAMES, 1)])
+        gap = self.out[1]
+        assert isinstance(gap, Record)
+        self.assertEqual((gap.details()["last_id"], gap.details()["next_id"]), (2, 5))
+        self.assertEqual([r.seq for r in self.out[2].records()], [4])  # type: ignore[union-attr]
+
+    def test_a_reconnect_hands_the_old_connections_frames_over_first(self) -> None:
+        self.feed(1, 2)
+        self.recorder.connection_event(ConnectionEvent(EventKind.RECONNECTED, "spot-1", 0.0))
+        self.feed(3)
+        self.clock.advance(0)
+        shapes = [(i.kind, i.conn_id) for i in self.out]
+        self.assertEqual(shapes, [(Kind.FRAMES, 1), (Kind.CONNECT, 2), (Kind.FRAMES, 2)])
+        self.assertEqual([r.seq for r in self.out[2].records()], [1])  # type: ignore[union-attr]
+
+    def test_a_run_never_holds_more_than_RUN_FRAMES(self) -> None:
+        self.feed(*range(1, RUN_FRAMES + 2))
+        self.assertEqual([len(run) for run in self.out], [RUN_FRAMES])  # type: ignore[arg-type]
+        self.clock.advance(0)
+        self.assertEqual([len(run) for run in self.out], [RUN_FRAMES, 1])  # type: ignore[arg-type]
+        self.assertEqual(self.recorder.gaps, 0)
+
+
 T0 = 1_796_300_000_000_000_000
 
 
@@ -154,6 +229,29 @@ class BoundTests(SynchronousTestCase):
         self.assertEqual(gap.details()["dropped"], 133)
         self.assertEqual(records[-1].seq, 500)
         self.assertEqual(sum(r.kind is Kind.FRAME for r in records), 68)
+
+    def test_runs_count_as_their_frames_and_big_ones_are_written_in_parts(self) -> None:
+        """A run counts (and drops) as its frames; one over a quarter block is split, so
+        every block stays under its limit; the frames read back whole and in order."""
+        self.patch(sink_module, "_MAX_RUN_BYTES", 5_000)
+        self.patch(sink_module, "_FRAME_OVERHEAD", 14)  # 114 bytes a frame
+        sink, _, jobs = self.sink(max_pending_bytes=30_000)
+        self.work(jobs)
+        run = FrameRun(1, 1, T0)
+        for n in range(200):
+            run.streams.append("s")
+            run.payloads.append(b"%05d" % n + b"x" * 95)
+            run.monos.append(n)
+        sink.put(run)
+        self.assertEqual((sink.stats.records, sink.stats.dropped), (200, 0))
+        sink.put(run)  # 22,800 bytes wait: two parts of 25 frames fit, six are dropped
+        self.assertEqual((sink.stats.records, sink.stats.dropped), (250, 150))
+        sink.stop()
+        self.work(jobs)
+        records = list(read_records(sink.out_dir))
+        self.assertEqual([r.seq for r in records], [*range(1, 201), *range(1, 51)])
+        self.assertEqual([r.payload[:5] for r in records[:200]], [b"%05d" % n for n in range(200)])
+        self.assertEqual(records[7].recv_wall_ns, T0 + 7)
 
     def test_the_disk_guard_pauses_recording_and_says_so(self) -> None:
         """The writer measures free space (never the reactor): under the minimum, records

@@ -39,7 +39,7 @@ from binance_twisted._core.policy import check_count
 from binance_twisted._json import dumps
 from binance_twisted.bus.address import EVENTS, BusAddress, stream_key
 from binance_twisted.bus.redis import connect, disconnect
-from binance_twisted.recording.format import Kind, Record
+from binance_twisted.recording.format import FrameRun, Kind, Recorded
 
 __all__ = ["PublisherStats", "RedisPublisher"]
 
@@ -199,8 +199,13 @@ class RedisPublisher:
 
     # -- the reactor thread: one call per record ----------------------------------------
 
-    def put(self, record: Record) -> None:
-        """Queue one record for Redis, or drop and count it when the queue is full."""
+    def put(self, record: Recorded) -> None:
+        """Queue one record (a run: each of its frames) for Redis, or drop and count it
+        when the queue is full."""
+        if isinstance(record, FrameRun):
+            for frame in record.records():
+                self.put(frame)
+            return
         kind = record.kind
         if kind is Kind.FRAME:
             key = self._keys.get(record.stream)

@@ -8,7 +8,7 @@ extra (``zstandard``) unless Python has ``compression.zstd``.
 """
 
 from binance_twisted.recording.files import RecordFileWriter, recording_path, recover_part
-from binance_twisted.recording.format import CorruptRecordError, Kind, Record
+from binance_twisted.recording.format import CorruptRecordError, FrameRun, Kind, Record, Recorded
 from binance_twisted.recording.reader import (
     FileSummary,
     count_frames,
@@ -19,9 +19,11 @@ from binance_twisted.recording.reader import (
 __all__ = [
     "CorruptRecordError",
     "FileSummary",
+    "FrameRun",
     "Kind",
     "Record",
     "RecordFileWriter",
+    "Recorded",
     "count_frames",
     "inspect_file",
     "read_records",

@@ -13,21 +13,25 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from binance_twisted._json import dumps
 from binance_twisted.recording.format import (
+    DEFAULT_LEVEL,
     FOOTER,
     FOOTER_MAGIC,
     INDEX_MAGIC,
     MAX_BLOCK_RAW,
     CorruptRecordError,
+    FrameRun,
     Kind,
     Record,
+    Recorded,
     complete_blocks,
-    decode_records,
+    decode_items,
     encode_block,
     encode_header,
     encode_records,
@@ -65,18 +69,23 @@ class FileIndex:
         self.raw_bytes = 0
         self.blocks = 0
 
-    def add(self, records: list[Record], size: int) -> None:
+    def add(self, records: list[Recorded], size: int) -> None:
         """Count ``records`` (``size`` encoded bytes in all), in the order appended."""
         if not records:
             return
         if self.first_wall_ns is None:
             self.first_wall_ns = records[0].recv_wall_ns
-        self.last_wall_ns = records[-1].recv_wall_ns
+        last = records[-1]
+        self.last_wall_ns = last.last_wall_ns if isinstance(last, FrameRun) else last.recv_wall_ns
         streams = self.streams
         frame = Kind.FRAME
         frames = 0
         for record in records:
-            if record.kind is frame:
+            if isinstance(record, FrameRun):
+                for stream, count in Counter(record.streams).items():
+                    streams[stream] = streams.get(stream, 0) + count
+                frames += len(record)
+            elif record.kind is frame:
                 streams[record.stream] = streams.get(record.stream, 0) + 1
                 frames += 1
             else:
@@ -112,12 +121,12 @@ class FileIndex:
 class RecordFileWriter:
     """One recording file being written (``path`` + ``.part`` until :meth:`seal`)."""
 
-    def __init__(self, path: Path, header: dict[str, Any], *, level: int = 3) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], *, level: int = DEFAULT_LEVEL) -> None:
         self.path = Path(path)
         self.part_path = self.path.with_name(self.path.name + PART)
         self.level = level
         self.index = FileIndex()
-        self._pending: list[bytes] = []
+        self._pending: list[bytes | bytearray] = []
         self._pending_bytes = 0
         self._sha = hashlib.sha256()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,11 +141,11 @@ class RecordFileWriter:
         """Encoded bytes waiting for the next :meth:`flush`."""
         return self._pending_bytes
 
-    def append(self, record: Record) -> None:
+    def append(self, record: Recorded) -> None:
         """Buffer one record (nothing touches the disk until :meth:`flush`)."""
         self.extend([record])
 
-    def extend(self, records: list[Record]) -> None:
+    def extend(self, records: list[Recorded]) -> None:
         """Buffer records in order; a block is written early if they would overflow one."""
         encoded = list(encode_records(records))
         size = sum(map(len, encoded))
@@ -208,7 +217,7 @@ def recover_part(part_path: Path) -> Path | None:
         header = {k: v for k, v in header.items() if k != "format_version"}
         writer = RecordFileWriter(rebuilt, {**header, "recovered_from": part_path.name})
         for _, raw in complete_blocks(f):  # a block at a time, whatever the file's size
-            writer.extend(list(decode_records(raw)))
+            writer.extend(list(decode_items(raw)))  # runs stay runs
             writer.flush(fsync=False)
     writer.seal()
     os.replace(rebuilt, final)

@@ -4,7 +4,11 @@
 turns what it hears into :class:`~binance_twisted.recording.Record` objects for a sink:
 
 * FRAME: the frame's bytes unchanged, its stream, the receive times, the connection id (new
-  on every connect, reconnect or rotation) and a per-connection sequence number;
+  on every connect, reconnect or rotation) and a per-connection sequence number. The hot
+  path appends each frame to its connection's :class:`~binance_twisted.recording.FrameRun`
+  (three list appends and a clock read), handed to the sink at the end of the reactor turn
+  or before any other record, so the sink sees everything in order at a fraction of the
+  cost of a record per frame;
 * SUBSCRIBE and ACK around the subscription, CONNECT when a session opens, DISCONNECT
   (code, reason, clean) when one ends, MARK for rotations, stalls and heartbeats;
 * GAP when a sequenced stream skips ids (trade ``t``, aggTrade ``a``, Spot depth ``U/u``,
@@ -16,41 +20,44 @@ turns what it hears into :class:`~binance_twisted.recording.Record` objects for 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from binance_twisted._core.inflate import GZIP_MAGIC
 from binance_twisted.events import CLOSED_BY_CLIENT, ConnectionEvent, EventKind
 from binance_twisted.market.client import StreamClient
 from binance_twisted.market.connection import is_sequenced, sequence_ids
-from binance_twisted.recording.format import Kind, Record
+from binance_twisted.recording.format import FrameRun, Kind, Record, Recorded
 from binance_twisted.recording.snapshots import SnapshotTaker
 
-__all__ = ["Recorder"]
+__all__ = ["RUN_FRAMES", "Recorder"]
 
 _wall_ns, _mono_ns = time.time_ns, time.monotonic_ns
-_new = tuple.__new__  # a Record without NamedTuple's Python-level __new__ (per frame)
-_FRAME = Kind.FRAME
 _OPENED = (EventKind.CONNECTED, EventKind.RECONNECTED, EventKind.ROTATED)
 _ENDED = (EventKind.DISCONNECTED,)  # a stall is a MARK; the disconnect it causes follows
 _ID_FIELD = {"trade": "t", "aggTrade": "a"}
+#: a run is handed over at the end of its reactor turn, or once it holds this many frames
+RUN_FRAMES = 4096
 
 
 class _Connection:
-    """A recorded connection: its id (new on every connect) and its last sequence number."""
+    """A recorded connection: its id (new on every connect), its last sequence number
+    handed over, and the run of its frames in this reactor turn."""
 
-    __slots__ = ("id", "seq")
+    __slots__ = ("id", "run", "seq")
 
     def __init__(self, conn_id: int) -> None:
         self.id, self.seq = conn_id, 0
+        self.run: FrameRun | None = None
 
 
 class _Track:
     """What the recorder keeps per stream: one lookup per frame finds all of it."""
 
-    __slots__ = ("conn", "frames", "last_frame_ns", "last_id", "sequenced")
+    __slots__ = ("conn", "frames", "id_field", "last_frame_ns", "last_id", "sequenced")
 
     def __init__(self, stream: str) -> None:
         self.conn = _Connection(0)  # until the stream's connection opens
@@ -58,25 +65,43 @@ class _Track:
         self.last_frame_ns: int | None = None
         self.last_id: int | None = None
         self.sequenced = is_sequenced(stream)
+        #: trades and aggTrades carry one id, read here without a call
+        self.id_field = _ID_FIELD.get(stream.split("@")[-1]) if self.sequenced else None
 
 
 class Recorder:
-    """Records ``streams`` of ``client`` into ``sink`` (see the module)."""
+    """Records ``streams`` of ``client`` into ``sink`` (see the module).
+
+    ``sink`` takes :class:`~binance_twisted.recording.Record` objects and
+    :class:`~binance_twisted.recording.FrameRun` objects (``run.records()`` gives a run's
+    FRAME records), in the order things happened.
+    """
 
     def __init__(
         self,
         client: StreamClient,
         streams: Iterable[str],
-        sink: Callable[[Record], None],
+        sink: Callable[[Recorded], None],
         *,
         snapshots: SnapshotTaker | None = None,
+        clock: IReactorTime | None = None,
     ) -> None:
+        if clock is None:
+            from twisted.internet import reactor as global_reactor
+
+            clock = global_reactor
+        self._clock: IReactorTime = clock
         self.client = client
         self.streams = list(dict.fromkeys(streams))
         self.sink = sink
-        #: takes a depth snapshot of each depth stream at the start and after each gap
+        #: takes a depth snapshot of each depth stream at the start and after each gap; its
+        #: records come through here, so they keep their place among the frames
         self.snapshots = snapshots
+        if snapshots is not None:
+            snapshots.sink = self._put
         self._tracks = {stream: _Track(stream) for stream in self.streams}
+        self._running: list[_Connection] = []  # connections with a run in this turn
+        self._turn_end: IDelayedCall | None = None
         self._conn_ids: dict[str, int] = {}
         self._carriers: dict[str, Any] = {}  # stream -> the subscription recording it
         self._next_conn_id = 1
@@ -84,12 +109,14 @@ class Recorder:
 
     @property
     def frames(self) -> dict[str, int]:
-        """Frames recorded per stream."""
+        """Frames recorded per stream (handed to the sink: counted at the end of each
+        reactor turn)."""
         return {stream: track.frames for stream, track in self._tracks.items()}
 
     @property
     def last_frame_ns(self) -> dict[str, int]:
-        """The wall time (ns) of each stream's last frame (streams with one)."""
+        """The wall time (ns) of each stream's last frame (streams with one), to the
+        reactor turn."""
         tracks = self._tracks.items()
         return {s: t.last_frame_ns for s, t in tracks if t.last_frame_ns is not None}
 
@@ -137,22 +164,58 @@ class Recorder:
 
     def frame(self, stream: str, data: Any, raw: bytes) -> None:
         """One frame of ``stream`` (the client's raw callback; the hot path)."""
-        wall = _wall_ns()
         track = self._tracks[stream]
-        conn = track.conn
-        conn.seq += 1
-        binary = raw[:2] == GZIP_MAGIC
-        self.sink(_new(Record, (_FRAME, stream, raw, wall, _mono_ns(), conn.id, conn.seq, binary)))
-        track.frames += 1
-        track.last_frame_ns = wall
-        if track.sequenced:
+        run = track.conn.run
+        if run is None:
+            run = self._open_run(track.conn)
+        run.streams.append(stream)
+        run.payloads.append(raw)
+        run.monos.append(_mono_ns())
+        if len(run.monos) >= RUN_FRAMES:
+            self.flush()
+        if not track.sequenced:
+            return
+        field = track.id_field
+        first = data.get(field) if field is not None and type(data) is dict else None
+        if type(first) is int:  # a trade or aggTrade: one id
+            last_id = first
+        else:
             ids = sequence_ids(data)
-            if ids is not None:
-                last = track.last_id
-                if last is not None and ids[0] > last + 1:
-                    self._gap(stream, data, last, ids[0], conn.id)
-                if last is None or ids[1] > last:
-                    track.last_id = ids[1]
+            if ids is None:
+                return
+            first, last_id = ids
+        last = track.last_id
+        if last is not None and first > last + 1:
+            self._gap(stream, data, last, first, track.conn.id)
+        if last is None or last_id > last:
+            track.last_id = last_id
+
+    def flush(self) -> None:
+        """Hand the frames of this reactor turn to the sink now (done at the end of every
+        turn, and before any other record)."""
+        running, self._running = self._running, []
+        for conn in running:
+            run, conn.run = conn.run, None
+            if run is None:
+                continue
+            conn.seq += len(run)
+            last_wall = run.last_wall_ns
+            for stream, count in Counter(run.streams).items():
+                track = self._tracks[stream]
+                track.frames += count
+                track.last_frame_ns = last_wall
+            self.sink(run)
+
+    def _open_run(self, conn: _Connection) -> FrameRun:
+        run = conn.run = FrameRun(conn.id, conn.seq + 1, _wall_ns())
+        self._running.append(conn)
+        if self._turn_end is None:
+            self._turn_end = self._clock.callLater(0, self._end_turn)
+        return run
+
+    def _end_turn(self) -> None:
+        self._turn_end = None
+        self.flush()
 
     def connection_event(self, event: ConnectionEvent) -> None:
         """What happened to a connection, as CONNECT, DISCONNECT or MARK records."""
@@ -201,8 +264,13 @@ class Recorder:
         if self.snapshots is not None:
             self.snapshots.take(stream)
 
+    def _put(self, record: Record) -> None:
+        """One record other than a frame: after the frames received before it."""
+        self.flush()
+        self.sink(record)
+
     def _event(self, kind: Kind, details: dict[str, Any], conn: int = 0, stream: str = "") -> None:
-        self.sink(
+        self._put(
             Record.event(
                 kind,
                 details,

@@ -28,7 +28,7 @@ from binance_twisted.bus.shard import ShardMember
 from binance_twisted.depth.budget import SnapshotScheduler
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.market.client import StreamClient
-from binance_twisted.recording.format import Record
+from binance_twisted.recording.format import Recorded
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.recording.sink import RecordSink
 from binance_twisted.recording.snapshots import SnapshotTaker
@@ -77,7 +77,7 @@ class RecordService(MultiService):
         header = {"endpoints": {"stream_url": self.client.stream_url}, "streams": streams}
         self.sink: RecordSink | None = None
         self.publisher: RedisPublisher | None = None
-        sinks: list[Callable[[Record], None]] = []
+        sinks: list[Callable[[Recorded], None]] = []
         if out_dir is not None:
             self.sink = RecordSink(
                 reactor,
@@ -101,7 +101,7 @@ class RecordService(MultiService):
         if rest_url is not None:
             rest = RestClient(reactor, rest_url)
             snapshots = SnapshotTaker(rest, SnapshotScheduler(reactor), put, market)
-        self.recorder = Recorder(self.client, streams, put, snapshots=snapshots)
+        self.recorder = Recorder(self.client, streams, put, snapshots=snapshots, clock=reactor)
         self.shard: ShardMember | None = None
         if shard_group is not None:
             assert publish is not None
@@ -158,6 +158,7 @@ class RecordService(MultiService):
             shard = self.shard
             d.addCallback(lambda _: shard.stop())  # leases released: the others take over now
         d.addCallback(lambda _: self.client.close())
+        d.addBoth(lambda _: self.recorder.flush())  # the last turn's frames, to the sinks
         if self.sink is not None:
             sink = self.sink
             d.addBoth(lambda _: sink.stop())
@@ -193,10 +194,10 @@ class RecordService(MultiService):
         return line
 
 
-def _fan_out(sinks: list[Callable[[Record], None]]) -> Callable[[Record], None]:
+def _fan_out(sinks: list[Callable[[Recorded], None]]) -> Callable[[Recorded], None]:
     """One record sink feeding several (the files and the bus)."""
 
-    def put(record: Record) -> None:
+    def put(record: Recorded) -> None:
         for sink in sinks:
             sink(record)
 
