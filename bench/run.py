@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -40,6 +41,8 @@ SERVER = HERE / "server.py"
 CLIENTS = HERE / "clients.py"
 
 CLIENT_ORDER = list(KINDS)
+#: a server's command line for a port (``run_once``'s ``serve``)
+Serve = Callable[[int], list[str]]
 LABELS = {
     "baseline": "baseline: raw autobahn + stdlib json (autobahn defaults)",
     "baseline-noutf8": "baseline, utf8validateIncoming=False",
@@ -103,7 +106,13 @@ def wait_for_quiet(max_wait: float, window: float = 0.5) -> float | None:
 
 
 def measured(
-    kind: str, scenario: str, count: int, python: str, timeout: float, retries: int
+    kind: str,
+    scenario: str,
+    count: int,
+    python: str,
+    timeout: float,
+    retries: int,
+    serve: Serve | None = None,
 ) -> dict:
     """``run_once``, repeated while other processes used more than ``FOREIGN_LIMIT`` cores.
 
@@ -116,7 +125,7 @@ def measured(
         wait_for_quiet(max_wait=min(15.0, PATIENCE["seconds"]))
         busy, ours, start = busy_seconds(), own_cpu_seconds(), time.monotonic()
         PATIENCE["seconds"] -= start - waited
-        result = run_once(kind, scenario, count, python, timeout)
+        result = run_once(kind, scenario, count, python, timeout, serve=serve)
         wall = time.monotonic() - start
         after = busy_seconds()
         if busy is None or after is None:
@@ -163,6 +172,15 @@ def stop(process: subprocess.Popen | None, grace: float = 5.0) -> None:
             process.wait()
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a running process so far (Linux ``/proc``), else ``None``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_once(
     kind: str,
     scenario: str,
@@ -170,11 +188,21 @@ def run_once(
     python: str,
     timeout: float,
     profile: str | None = None,
+    serve: Serve | None = None,
 ) -> dict:
-    """One fresh server process and one fresh client process; the client's JSON result."""
+    """One fresh server process and one fresh client process; the client's JSON result,
+    with the server's CPU seconds while the client ran (``server_cpu_s``).
+
+    ``serve(port)`` gives another server's command (the replay bench's local Binance); it
+    is stopped as soon as the client is done, where ``bench/server.py`` ends by itself.
+    """
     port = free_port()
-    server_command = [sys.executable, str(SERVER), "--port", str(port), "--count", str(count)]
-    server_command += ["--scenario", scenario, "--timeout", str(timeout + 30)]
+    if serve is not None:
+        server_command = serve(port)
+    else:
+        server_command = [sys.executable, str(SERVER), "--port", str(port)]
+        server_command += ["--count", str(count), "--scenario", scenario]
+        server_command += ["--timeout", str(timeout + 30)]
     client_command = [python, str(CLIENTS), kind, "--port", str(port), "--count", str(count)]
     client_command += ["--scenario", scenario, "--timeout", str(timeout)]
     if profile:
@@ -189,6 +217,7 @@ def run_once(
                 stderr=server_err,
             )
             wait_listening(port, server, time.monotonic() + 60)
+            server_before = process_cpu_seconds(server.pid)
             client = subprocess.Popen(
                 client_command,
                 stdin=subprocess.DEVNULL,
@@ -203,9 +232,10 @@ def run_once(
                 client.kill()
                 out, err = client.communicate()
                 raise RuntimeError(f"{kind} did not finish in {timeout + 30:g} s") from None
+            server_after = process_cpu_seconds(server.pid)
         finally:
             stop(client, grace=0)
-            stop(server)
+            stop(server, grace=0 if serve is not None else 5.0)
             server_err.seek(0)
             errors = server_err.read().strip()
             if errors:
@@ -216,7 +246,10 @@ def run_once(
         raise RuntimeError(f"{kind} failed (code {client.returncode}): {detail}")
     if err.strip():
         log(f"  [{kind} stderr] {err.strip()[-500:]}")
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    if server_before is not None and server_after is not None:
+        result["server_cpu_s"] = server_after - server_before
+    return result
 
 
 # -- the legacy venv -----------------------------------------------------------------------

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import struct
 import sys
 from collections.abc import Iterator
 
@@ -37,6 +36,8 @@ from twisted.logger import (
     textFileLogObserver,
 )
 
+from binance_twisted._core.frames import frame_head
+
 SCENARIOS = {
     "trade": "btcusdt@trade",
     "depth": "btcusdt@depth@100ms",
@@ -49,12 +50,7 @@ START_MS = 1_763_769_600_000  # 2025-11-22T00:00:00Z, only a realistic-looking c
 
 def ws_frame(payload: bytes) -> bytes:
     """One unmasked, final text frame (RFC 6455 section 5.2)."""
-    size = len(payload)
-    if size < 126:
-        return struct.pack("!BB", 0x81, size) + payload
-    if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
+    return frame_head(len(payload)) + payload
 
 
 def trade_payloads(count: int, seed: int = 1) -> Iterator[bytes]:

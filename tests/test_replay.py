@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from twisted.internet import reactor, threads
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from binance_twisted import BinanceSocketManager, ConnectionEvent, EventKind, StreamClient
+from binance_twisted._core.frames import frame_head
 from binance_twisted._json import dumps
 from binance_twisted.recording import Kind, Record, RecordFileWriter
 from binance_twisted.recording.replay import MAX_PAUSE, ReplayFactory, ReplayProtocol, replay_site
@@ -112,6 +114,47 @@ class PaceTests(SynchronousTestCase):
         self.assertEqual(session._pause_before_next(0), 0.0)
         session.cursor = Cursor(1_000_000_000 + 3600 * 10**9)  # type: ignore[assignment]
         self.assertEqual(session._pause_before_next(1), MAX_PAUSE)
+
+    def test_speed_0_writes_bounded_batches_and_stops_while_paused(self) -> None:
+        """At speed 0 frames go out as one write of at most 1,000 frames or 256 KiB (plus the
+        frame that crossed it), each a whole WebSocket frame; a paused transport stops the
+        replay between writes, and nothing is taken from the recording meanwhile."""
+        payload = b"x" * 1000
+        left = [Record(Kind.FRAME, STREAM, payload, n, n) for n in range(2000)]
+
+        class Cursor:
+            sent = 0
+
+            def peek(self) -> Record | None:
+                return left[0] if left else None
+
+            def take(self) -> Record | None:
+                return left.pop(0) if left else None
+
+        clock = Clock()
+        writes: list[bytes] = []
+        session = ReplayProtocol()
+        session.factory = type(
+            "Factory", (), {"speed": 0, "reactor": clock, "session_starts": {}}
+        )()
+        session.state, session.combined = session.STATE_OPEN, True
+        session.cursor = Cursor()  # type: ignore[assignment]
+        session.first_sent, session.streams = {}, (STREAM,)
+        session.sendData = writes.append  # type: ignore[method-assign]
+        session._send()
+        head = frame_head(len(payload))
+        frames_per_write = 256 * 1024 // len(payload) + 1
+        self.assertEqual(writes, [(head + payload) * frames_per_write])
+        session.paused = True
+        clock.advance(0)
+        self.assertEqual(len(writes), 1)
+        self.assertEqual(len(left), 2000 - frames_per_write)
+        session.paused = False
+        session._schedule(0)
+        clock.advance(0)  # each write schedules the next at once: to the recording's end
+        frame = len(head) + len(payload)
+        self.assertEqual([len(w) // frame for w in writes], [frames_per_write] * 7 + [159])
+        self.assertEqual(left, [])
 
 
 class DepthReplayTests(TestCase):

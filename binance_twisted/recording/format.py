@@ -27,7 +27,8 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
-from itertools import accumulate, pairwise
+from functools import partial
+from itertools import accumulate, pairwise, repeat
 from typing import Any, BinaryIO, NamedTuple
 
 from binance_twisted._json import dumps, loads
@@ -198,19 +199,25 @@ class FrameRun:
     def records(self) -> Iterator[Record]:
         """The run as FRAME records (what a reader yields for it)."""
         if not self.monos:
-            return
-        wall, mono0, seq, conn = self.wall_ns, self.monos[0], self.first_seq, self.conn_id
-        frame = Kind.FRAME
-        for i, (stream, payload, mono) in enumerate(
-            zip(self.streams, self.payloads, self.monos, strict=True)
-        ):
-            record = (frame, stream, payload, wall + mono - mono0, mono, conn, seq + i, False)
-            yield _new(Record, record)
+            return iter(())
+        base, count = self.wall_ns - self.monos[0], len(self.monos)
+        fields = zip(
+            repeat(Kind.FRAME, count),
+            self.streams,
+            self.payloads,
+            map(base.__add__, self.monos),
+            self.monos,
+            repeat(self.conn_id),
+            range(self.first_seq, self.first_seq + count),
+            repeat(False),
+            strict=False,  # the first is as long as the run; the repeats are endless
+        )
+        return map(_record, fields)  # built in C: no Python call per frame
 
 
 #: what recorders hand their sinks: single records, and runs of frames
 Recorded = Record | FrameRun
-_new = tuple.__new__  # a Record without NamedTuple's Python-level __new__ (per frame)
+_record = partial(tuple.__new__, Record)  # a Record without NamedTuple's Python __new__
 
 
 def encode_records(records: Iterable[Recorded]) -> Iterator[bytes | bytearray]:
@@ -320,6 +327,8 @@ def _decode_run(body: bytes, wall: int, conn: int, seq: int, offset: int) -> Fra
     """The run of a FRAMES record's body (whose CRC held)."""
     try:
         count, name_count = _RUN_HEAD.unpack_from(body, _BODY_HEAD.size)
+        if not count:
+            raise ValueError("a run of no frames")  # never written
         position = _BODY_HEAD.size + _RUN_HEAD.size
         names = []
         for _ in range(name_count):

@@ -19,9 +19,12 @@ import attrs
 from binance_twisted.recording.files import PART, SUFFIX
 from binance_twisted.recording.format import (
     CorruptRecordError,
+    FrameRun,
     Kind,
     Record,
+    Recorded,
     complete_blocks,
+    decode_items,
     decode_records,
     read_header,
     sealed_index,
@@ -65,26 +68,49 @@ def read_records(
     """
     wanted = set(streams) if streams is not None else None
     wanted_kinds = set(kinds) if kinds is not None else None
+    frames_wanted = wanted_kinds is None or Kind.FRAME in wanted_kinds
+
+    def passes(record: Record) -> bool:
+        # records of no stream (connects, marks) pass a stream filter
+        unwanted = wanted is not None and record.stream not in wanted
+        if unwanted and (record.kind is Kind.FRAME or record.stream):
+            return False
+        if wanted_kinds is not None and record.kind not in wanted_kinds:
+            return False
+        if start is not None and record.recv_wall_ns < start:
+            return False
+        return end is None or record.recv_wall_ns < end
+
     for file in recording_files(path_or_dir):
         if wanted_kinds is not None:
             index = _index_of(file)  # a sealed file says what it holds: skip it unread
             if index is not None and not any(index["kinds"].get(k.name) for k in wanted_kinds):
                 continue
-        for record in _file_records(file):
-            # records of no stream (connects, marks) pass a stream filter
-            unwanted = wanted is not None and record.stream not in wanted
-            if unwanted and (record.kind is Kind.FRAME or record.stream):
+        for item in _file_items(file):
+            if not isinstance(item, FrameRun):
+                if passes(item):
+                    yield item
+            elif not frames_wanted:
                 continue
-            if wanted_kinds is not None and record.kind not in wanted_kinds:
-                continue
-            if start is not None and record.recv_wall_ns < start:
-                continue
-            if end is not None and record.recv_wall_ns >= end:
-                continue
-            yield record
+            elif _passes_whole(item, wanted, start, end):
+                yield from item.records()  # no test per frame
+            else:
+                yield from filter(passes, item.records())
 
 
-def _file_records(file: Path) -> Iterator[Record]:
+def _passes_whole(
+    run: FrameRun, wanted: set[str] | None, start: int | None, end: int | None
+) -> bool:
+    """Whether every frame of ``run`` is of ``wanted`` streams and within the window."""
+    if wanted is not None and not wanted.issuperset(run.streams):
+        return False
+    base = run.wall_ns - run.monos[0]
+    if start is not None and base + min(run.monos) < start:
+        return False
+    return end is None or base + max(run.monos) < end
+
+
+def _file_items(file: Path) -> Iterator[Recorded]:
     with file.open("rb") as f:
         if file.name.endswith(PART):
             try:
@@ -94,7 +120,7 @@ def _file_records(file: Path) -> Iterator[Record]:
         try:
             sealed = sealed_index(f)
             for _, raw in complete_blocks(f, sealed[1] if sealed else None):
-                yield from decode_records(raw)
+                yield from decode_items(raw)
         except CorruptRecordError as error:
             raise CorruptRecordError(f"{file}: {error}") from None
 
@@ -108,7 +134,8 @@ def count_frames(path_or_dir: str | Path) -> int:
         if index is not None:
             total += int(index["kinds"].get("FRAME", 0))
         else:
-            total += sum(1 for r in _file_records(file) if r.kind is Kind.FRAME)
+            items = _file_items(file)
+            total += sum(len(i) if isinstance(i, FrameRun) else i.kind is Kind.FRAME for i in items)
     return total
 
 

@@ -34,6 +34,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 from zope.interface import implementer
 
+from binance_twisted._core.frames import frame_head
 from binance_twisted._core.protocol import cancel_close_timer
 from binance_twisted._json import dumps, loads
 from binance_twisted.recording.format import Kind, Record
@@ -46,7 +47,8 @@ log = Logger(namespace="binance_twisted.replay")
 
 #: the longest pause replayed at ``speed`` > 0, in seconds of recorded time
 MAX_PAUSE = 10.0
-_BATCH = 200  # frames sent per reactor turn at speed 0
+_BATCH = 1000  # frames sent per reactor turn at speed 0…
+_BATCH_BYTES = 256 * 1024  # …or this many bytes, whichever comes first
 
 
 class _Cursor:
@@ -134,27 +136,38 @@ class ReplayProtocol(WebSocketServerProtocol):
             self.call = self.factory.reactor.callLater(delay, self._send)
 
     def _send(self) -> None:
+        """Send the next frame (at speed 0, a batch of them as one write) and schedule the
+        next send, unless the recording ended or disconnects here."""
         self.call = None
         speed = self.factory.speed
+        frames: list[bytes] = []  # heads and payloads, written at once
+        size, more = 0, True
         for _ in range(_BATCH if speed == 0 else 1):
-            if self.paused or self.state != self.STATE_OPEN:
-                return
+            if self.paused or size >= _BATCH_BYTES:
+                break
+            record = self.cursor.peek()
+            if record is not None and record.kind is Kind.DISCONNECT and frames:
+                break  # the frames before it go out first: an abort would discard them
             record = self.cursor.take()
             if record is None:
                 # the session stays open and quiet, like a market with no trades: closing it
                 # would make clients reconnect and resync to a snapshot older than their book
                 log.info("replay: the recording of {streams} has ended", streams=self.streams)
-                return
+                more = False
+                break
             if record.kind is Kind.DISCONNECT:
                 if record.details().get("by") == "client":
                     continue  # the recorder's own close at its end, not Binance's doing
                 log.info("replay: the recording disconnects here; so does this session")
                 self.dropConnection(abort=True)
                 return
-            self._deliver(record)
-        self._schedule(self._pause_before_next(speed))
+            size += self._add(record, frames)
+        self._write(frames)
+        if more:
+            self._schedule(self._pause_before_next(speed))
 
-    def _deliver(self, record: Record) -> None:
+    def _add(self, record: Record, frames: list[bytes]) -> int:
+        """Add one recorded frame to the batch; its size."""
         if record.stream not in self.first_sent:
             self.first_sent[record.stream] = record.recv_wall_ns
             self.factory.session_starts[record.stream] = record.recv_wall_ns
@@ -163,9 +176,14 @@ class ReplayProtocol(WebSocketServerProtocol):
             message = loads(payload)
             if isinstance(message, dict) and "data" in message:
                 payload = dumps(message["data"])
-        self.sendMessage(payload, isBinary=record.binary)
+        frames += (frame_head(len(payload), record.binary), payload)
         self.cursor.sent += 1
         self.last_mono = record.recv_mono_ns
+        return len(payload)
+
+    def _write(self, frames: list[bytes]) -> None:
+        if frames and self.state == self.STATE_OPEN:
+            self.sendData(b"".join(frames))
 
     def _pause_before_next(self, speed: float) -> float:
         upcoming = self.cursor.peek() if speed else None
