@@ -132,6 +132,8 @@ class OperatorTests(TestCase):
             fake.endpoints.stream_url,
             "--status-every",
             "0.5",
+            "--zstd-level",
+            "-3",
         ]
         text, _, code = await getProcessOutputAndValue(sys.executable, argv, env=ENV)
         self.assertEqual(code, 0, text)
@@ -161,6 +163,12 @@ class OperatorTests(TestCase):
         )
         self.assertEqual(code, 2)
         self.assertIn(b"--streams: invalid stream name 'x@y'", err)
+        argv = ["-m", "binance_twisted", "record", "--streams", "bnbbtc@trade", "--out", "o"]
+        _, err, code = await getProcessOutputAndValue(
+            sys.executable, [*argv, "--zstd-level", "30"], env=ENV
+        )
+        self.assertEqual(code, 2)
+        self.assertIn(b"--zstd-level must be -7 to 19, got 30", err)
 
 
 class ReplayProcessTests(TestCase):

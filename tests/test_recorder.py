@@ -253,6 +253,23 @@ class BoundTests(SynchronousTestCase):
         self.assertEqual([r.payload[:5] for r in records[:200]], [b"%05d" % n for n in range(200)])
         self.assertEqual(records[7].recv_wall_ns, T0 + 7)
 
+    def test_the_zstd_level_is_the_operators_choice_within_zstds_range(self) -> None:
+        """Level -7 writes bigger blocks than level 19 of the same records, both read back
+        the same; a level outside -7..19 is refused before anything is written."""
+        sizes = {}
+        for level in (-7, 19):
+            sink, _, jobs = self.sink(level=level)
+            for n in range(300):
+                sink.put(record(n))
+            sink.stop()
+            self.work(jobs)
+            self.assertEqual([r.seq for r in read_records(sink.out_dir)], list(range(300)))
+            sizes[level] = sink.stats.bytes_written
+        self.assertGreater(sizes[-7], sizes[19])
+        for level in (-8, 20):
+            with self.assertRaisesRegex(ValueError, "level must be a zstd level from -7 to 19"):
+                RecordSink(Clock(), self.mktemp(), "spot", {}, level=level)
+
     def test_the_disk_guard_pauses_recording_and_says_so(self) -> None:
         """The writer measures free space (never the reactor): under the minimum, records
         are dropped and counted; a quiet tick measures again, and recording resumes with a

@@ -42,6 +42,7 @@ __all__ = [
     "FOOTER",
     "FOOTER_MAGIC",
     "INDEX_MAGIC",
+    "LEVELS",
     "MAX_BLOCK_RAW",
     "CorruptRecordError",
     "FrameRun",
@@ -359,9 +360,13 @@ def _decode_run(body: bytes, wall: int, conn: int, seq: int, offset: int) -> Fra
     return run
 
 
-#: zstd level 1: on market data it compresses within 3 % of level 3 for a quarter less CPU
-#: (bench/README.md), and a recorder's CPU is what limits it, not its disk
-DEFAULT_LEVEL = 1
+#: zstd's own default. On the bench's frames level 1 takes 30 % (trades) and 15 % (depth)
+#: less CPU for files 27 % and 65 % bigger (bench/README.md): an operator's choice
+#: (``--zstd-level``), not ours to make for them
+DEFAULT_LEVEL = 3
+#: the zstd levels a writer takes: the fast negative ones up to the last that needs no
+#: extra memory to read back
+LEVELS = range(-7, 20)
 
 
 def encode_block(records: bytes, level: int = DEFAULT_LEVEL) -> bytes:

@@ -33,7 +33,15 @@ from binance_twisted.recording.files import (
     recording_path,
     recover_part,
 )
-from binance_twisted.recording.format import MAX_BLOCK_RAW, FrameRun, Kind, Record, Recorded
+from binance_twisted.recording.format import (
+    DEFAULT_LEVEL,
+    LEVELS,
+    MAX_BLOCK_RAW,
+    FrameRun,
+    Kind,
+    Record,
+    Recorded,
+)
 
 __all__ = ["RecordSink", "SinkStats"]
 
@@ -97,10 +105,15 @@ class RecordSink:
         keep_seconds: float | None = None,
         keep_bytes: int | None = None,
         free_bytes: Callable[[Path], int] | None = None,
+        level: int = DEFAULT_LEVEL,
     ) -> None:
         for name, value in (("flush_interval", flush_interval), ("rotate_seconds", rotate_seconds)):
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
+        if level not in LEVELS:
+            raise ValueError(f"level must be a zstd level from -7 to 19, got {level!r}")
+        #: the zstd level of the blocks written
+        self.level = level
         self._reactor = reactor
         self.out_dir = Path(out_dir)
         self.venue = venue
@@ -336,7 +349,8 @@ class RecordSink:
         while path.exists() or path.with_name(path.name + PART).exists():
             self._part += 1
             path = recording_path(self.out_dir, self.venue, wall_ns, self._part)
-        self._file = RecordFileWriter(path, {"venue": self.venue, **self.header})
+        header = {"venue": self.venue, **self.header}
+        self._file = RecordFileWriter(path, header, level=self.level)
         self._file_period = period
         self._part += 1
         return self._file

@@ -32,6 +32,7 @@ from binance_twisted import streams as stream_names
 from binance_twisted.bus.address import BusAddress
 from binance_twisted.bus.publisher import DEFAULT_MAXLEN
 from binance_twisted.endpoints import Endpoints
+from binance_twisted.recording.format import DEFAULT_LEVEL, LEVELS
 
 __all__ = ["Options", "RecordOptions", "ReplayOptions", "makeService", "record_service"]
 
@@ -98,6 +99,13 @@ class RecordOptions(usage.Options):
             _positive("max-file-mb"),
         ],
         ["status-every", None, 10.0, "seconds between status lines", _positive("status-every")],
+        [
+            "zstd-level",
+            None,
+            DEFAULT_LEVEL,
+            "zstd level of the files: 1 or below for less CPU, higher for smaller files",
+            int,
+        ],
         ["keep-days", None, None, "delete sealed files older than this", _positive("keep-days")],
         [
             "keep-gb",
@@ -133,6 +141,8 @@ class RecordOptions(usage.Options):
             raise usage.UsageError(f"--shard-group must be a name without ':', got {group!r}")
         if not 1 <= self["lease-seconds"] <= 600:
             raise usage.UsageError("--lease-seconds must be 1 to 600")
+        if self["zstd-level"] not in LEVELS:
+            raise usage.UsageError(f"--zstd-level must be -7 to 19, got {self['zstd-level']}")
         self["streams"] = [s.strip() for s in self["streams"].split(",") if s.strip()]
         if self["market"] not in _MARKETS:
             raise usage.UsageError(
@@ -248,6 +258,7 @@ def record_service(chosen: RecordOptions, say: Callable[[str], Any] | None = Non
         status_every=chosen["status-every"],
         keep_seconds=chosen["keep-days"] * 86400 if chosen["keep-days"] else None,
         keep_bytes=int(chosen["keep-gb"] * 1e9) if chosen["keep-gb"] else None,
+        zstd_level=chosen["zstd-level"],
         status=chosen["status"],
         say=say,
         publish=chosen["publish"],

@@ -28,7 +28,7 @@ from binance_twisted.bus.shard import ShardMember
 from binance_twisted.depth.budget import SnapshotScheduler
 from binance_twisted.endpoints import Endpoints
 from binance_twisted.market.client import StreamClient
-from binance_twisted.recording.format import Recorded
+from binance_twisted.recording.format import DEFAULT_LEVEL, Recorded
 from binance_twisted.recording.recorder import Recorder
 from binance_twisted.recording.sink import RecordSink
 from binance_twisted.recording.snapshots import SnapshotTaker
@@ -55,6 +55,7 @@ class RecordService(MultiService):
         max_file_bytes: int | None = None,
         keep_seconds: float | None = None,
         keep_bytes: int | None = None,
+        zstd_level: int = DEFAULT_LEVEL,
         status_every: float = 10.0,
         heartbeat_every: float = 60.0,
         status: str | None = None,
@@ -88,6 +89,7 @@ class RecordService(MultiService):
                 max_file_bytes=max_file_bytes,
                 keep_seconds=keep_seconds,
                 keep_bytes=keep_bytes,
+                level=zstd_level,
             )
             sinks.append(self.sink.put)
         if publish is not None:
