@@ -8,7 +8,7 @@ the string ``"0.00000000"`` (so futures' ``"0.000"`` left zero levels behind). H
   decimals. The tick is learnt from the prices themselves (the finest one seen so far), so
   differently spelled prices (``"0.10"``, ``"0.1"``) are one level and no float ever decides
   which level a price is. Each price text is parsed once per book and remembered with its
-  level, so a repeated price costs one string lookup and a changed quantity one list store.
+  level, so a repeated price costs one string lookup and a changed quantity one slot store.
   Reads give the price back as a canonical :class:`~decimal.Decimal` (no trailing zeros, no
   exponent).
 * **Order** is kept only where it is read: a sorted list of the best few hundred levels of a
@@ -130,9 +130,17 @@ def _is_zero(raw: Any) -> bool:
     raise ValueError(f"quantity must be a finite number >= 0, got {raw!r}")
 
 
-#: One price level: [signed ticks, quantity as sent (None: not in the book), Decimal price
-#: (None until first read)]. A list, so the hot path changes a quantity with one store.
-_Cell = list
+class _Cell:
+    """One price level: its signed ticks, its quantity as sent (None: not in the book) and its
+    Decimal price (None until first read). Slots keep all three in the object itself: the hot
+    path touches one block of memory per level."""
+
+    __slots__ = ("key", "price", "qty")
+
+    def __init__(self, key: int) -> None:
+        self.key = key
+        self.qty: Any = None
+        self.price: Decimal | None = None
 
 
 class _Side:
@@ -151,7 +159,7 @@ class _Side:
 
     def refill(self, size: int) -> None:
         """Make the band the best ``size`` levels (all of them if there are no more)."""
-        present = [key for key, cell in self.cells.items() if cell[1] is not None]
+        present = [key for key, cell in self.cells.items() if cell.qty is not None]
         if len(present) <= size:
             self.top[:] = sorted(present)
             self.floor = -_INF
@@ -162,14 +170,14 @@ class _Side:
     def rescale(self, factor: int) -> None:
         """Multiply every key by ``factor`` in place (the book's tick got finer)."""
         for cell in self.cells.values():
-            cell[0] *= factor
-        self.cells = {cell[0]: cell for cell in self.cells.values()}
+            cell.key *= factor
+        self.cells = {cell.key: cell for cell in self.cells.values()}
         self.top[:] = [key * factor for key in self.top]
         self.floor *= factor
 
     def empty(self) -> None:
         for cell in self.cells.values():
-            cell[1] = None
+            cell.qty = None
         self.top.clear()
         self.floor = -_INF
         self.count = 0
@@ -183,7 +191,7 @@ def _update(side: _Side, levels: Iterable[Sequence[Any]], book: OrderBook) -> No
     level entering or leaving the band moves in the sorted list. The ``try`` costs nothing
     until a price is new (Python 3.11+).
     """
-    lookup = side.cache.__getitem__
+    cache = side.cache
     top = side.top
     floor = side.floor
     zeros = _ZEROS
@@ -191,24 +199,24 @@ def _update(side: _Side, levels: Iterable[Sequence[Any]], book: OrderBook) -> No
     change = 0
     for raw, qty in levels:  # pairs only: the third element Binance dropped in 2018 is refused
         try:
-            cell = lookup(raw)
+            cell = cache[raw]
         except KeyError:
             cell = book._new_cell(side, raw)
             floor = side.floor  # a finer tick rescales the sides in place
-        if qty.__class__ is float:
-            _refuse_float(qty)
         amount = float(qty)
+        if amount is qty:  # float() hands a float back as itself: a float, not exact text
+            _refuse_float(qty)
         if (0.0 < amount < inf) or not (qty in zeros or _is_zero(qty)):
-            if cell[1] is None:
+            if cell.qty is None:
                 change += 1
-                if cell[0] >= floor:
-                    insort(top, cell[0])
-            cell[1] = qty
-        elif cell[1] is not None:
-            cell[1] = None
+                if cell.key >= floor:
+                    insort(top, cell.key)
+            cell.qty = qty
+        elif cell.qty is not None:
+            cell.qty = None
             change -= 1
-            if cell[0] >= floor:
-                del top[bisect_left(top, cell[0])]
+            if cell.key >= floor:
+                del top[bisect_left(top, cell.key)]
     side.count += change
 
 
@@ -283,9 +291,9 @@ class OrderBook:
         cell = side.cells.get(key)
         if cell is None:
             if len(side.cells) >= _CACHE_LIMIT:
-                side.cells = {k: c for k, c in side.cells.items() if c[1] is not None}
+                side.cells = {k: c for k, c in side.cells.items() if c.qty is not None}
                 side.cache.clear()
-            cell = side.cells[key] = [key, None, None]
+            cell = side.cells[key] = _Cell(key)
         if type(raw) is str:  # only text: 1 == 1.0 must not let a float through later
             if len(side.cache) >= _CACHE_LIMIT:
                 side.cache.clear()
@@ -329,10 +337,10 @@ class OrderBook:
         levels = []
         for key in top[::-1] if n is None else top[: -n - 1 : -1]:
             cell = cells[key]
-            price = cell[2]
+            price = cell.price
             if price is None:
-                price = cell[2] = _canonical_price(Decimal(sign * key).scaleb(-scale))
-            levels.append((price, Decimal(cell[1])))
+                price = cell.price = _canonical_price(Decimal(sign * key).scaleb(-scale))
+            levels.append((price, Decimal(cell.qty)))
         return levels
 
     def best_bid(self) -> Level | None:
