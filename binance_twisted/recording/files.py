@@ -169,7 +169,7 @@ class RecordFileWriter:
         """Write what is buffered as one block; returns the bytes written (0 if none)."""
         if not self._pending:
             return 0
-        block = encode_block(b"".join(self._pending), self.level)
+        block = encode_block(self._pending, self.level)
         self._pending, self._pending_bytes = [], 0
         self._write(block)
         self.index.blocks += 1

@@ -26,7 +26,7 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from itertools import accumulate, pairwise, repeat
 from typing import Any, BinaryIO, NamedTuple
@@ -369,12 +369,13 @@ DEFAULT_LEVEL = 3
 LEVELS = range(-7, 20)
 
 
-def encode_block(records: bytes, level: int = DEFAULT_LEVEL) -> bytes:
-    """One block (head and zstd frame) of already encoded ``records``."""
-    if len(records) > MAX_BLOCK_RAW:
+def encode_block(records: Sequence[bytes | bytearray], level: int = DEFAULT_LEVEL) -> bytes:
+    """One block (head and zstd frame) of already encoded ``records``, in order."""
+    size = sum(map(len, records))
+    if size > MAX_BLOCK_RAW:
         raise ValueError(f"a block holds at most {MAX_BLOCK_RAW} bytes of records")
     packed = _zstd.compress(records, level)
-    return BLOCK_HEAD.pack(BLOCK_MAGIC, len(packed), len(records), zlib.crc32(packed)) + packed
+    return BLOCK_HEAD.pack(BLOCK_MAGIC, len(packed), size, zlib.crc32(packed)) + packed
 
 
 def decode_block(head: bytes, packed: bytes) -> bytes:
