@@ -198,6 +198,24 @@ class OrderBookLevelTests(SynchronousTestCase):
         book.apply_levels([["100.50", "0"]], [["100.7500", "0"]])
         self.assertEqual((book.best_bid(), book.best_ask()), ((D(100), D(1)), (D(101), D(6))))
 
+    def test_a_reader_of_the_best_100_does_not_re_sort_the_book_on_every_read(self) -> None:
+        """A read deeper than the sorted band widens it to twice that depth once: levels
+        coming and going near the top afterwards are absorbed, and later reads of the same
+        depth are slices again (re-sorting 1,000 levels per read would cost milliseconds)."""
+        book = _book([[str(p), "1"] for p in range(1000, 2000)], [])
+        refills: list[int] = []
+        refill = book_module._Side.refill
+        self.patch(book_module._Side, "refill", lambda side, size: [
+            refills.append(size), refill(side, size)])  # fmt: skip
+        self.assertEqual(book.bids(100)[-1], (D(1900), D(1)))
+        self.assertEqual(refills, [200])
+        for price in range(1999, 1949, -1):  # the best 50 go, one per event…
+            book.apply_levels([[str(price), "0"]], [])
+            self.assertEqual(book.bids(100)[0], (D(price - 1), D(1)))
+        book.apply_levels([[str(p), "2"] for p in range(2000, 2030)], [])  # …30 new ones come
+        self.assertEqual(book.bids(100)[0], (D(2029), D(2)))
+        self.assertEqual(refills, [200])
+
     def test_deep_books_read_right_when_the_sorted_band_drains_and_grows(self) -> None:
         """Far beyond the sorted band: every read depth matches a reference through churn.
 
@@ -209,7 +227,7 @@ class OrderBookLevelTests(SynchronousTestCase):
             "b": {cents: "3" for cents in range(100, 2100, 2)},
             "a": {cents: "3" for cents in range(2200, 4200, 2)},
         }
-        book = _book(  # deeper than the band, so it starts as the best 256 levels only
+        book = _book(  # deeper than the band, so it starts as the best few levels only
             [[_spell(D(p) / 100, 0), q] for p, q in ref["b"].items()],
             [[_spell(D(p) / 100, 1), q] for p, q in ref["a"].items()],
         )

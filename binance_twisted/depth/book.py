@@ -11,11 +11,12 @@ the string ``"0.00000000"`` (so futures' ``"0.000"`` left zero levels behind). H
   level, so a repeated price costs one string lookup and a changed quantity one slot store.
   Reads give the price back as a canonical :class:`~decimal.Decimal` (no trailing zeros, no
   exponent).
-* **Order** is kept only where it is read: a sorted list of the best few hundred levels of a
-  side (the *band*), best last, asks negated. Binance's changes cluster near the touch, so a
-  new or removed level is usually a C bisect and a short memmove in a list that stays in
-  cache; a level below the band is only stored. When a read asks for more levels than the
-  band holds, it is refilled from all levels (``heapq.nlargest``, rare).
+* **Order** is kept only where it is read: a sorted list of the best 64 levels of a side (the
+  *band*), best last, asks negated. A new or removed level in the band is a C bisect and a
+  short memmove in a list that stays in cache; a level below the band is only stored. When a
+  read asks for more levels than the band holds, it is refilled from all levels
+  (``heapq.nlargest``) to twice that depth, so later reads of the same depth find slack:
+  rare (a sweep of the top, or a deeper read than before).
   Reading the best N levels is a slice: nothing is sorted per update or per read.
 * **Quantities** are kept as the text Binance sent and become a Decimal when read, so
   ``str(qty)`` gives the spelling back (``"1.50000000"``) and the value is exact.
@@ -81,8 +82,11 @@ _INF = float("inf")
 _CACHE_LIMIT = 32_768
 
 #: Levels kept in sorted order per side (the band). It only ever holds the levels at or above
-#: its floor, so it may shrink; a read that wants more levels than it holds refills it.
-_BAND = 256
+#: its floor, so it may shrink; a read that wants more levels than it holds refills it, to
+#: twice what it asked for (so the next reads of that depth find slack). 64: a level changing
+#: below the band costs no bisect, and in bench/book.py 64 beat 128 and 256 with and
+#: without reads, also with a drifting touch (a refill is rare: a sweep or a deeper read).
+_BAND = 64
 
 #: Zero spellings settled without Decimal; others are learnt (see :func:`_is_zero`).
 _ZEROS = {"0", "0.0", "0.00", "0.000", "0.0000", "0.00000", "0.000000", "0.0000000",
@@ -332,7 +336,7 @@ class OrderBook:
         if n is not None and n < 0:
             raise ValueError(f"n must be >= 0 or None, got {n}")
         if (n is None or n > len(top)) and side.floor != -_INF:
-            side.refill(side.count if n is None else max(n, _BAND))
+            side.refill(side.count if n is None else max(2 * n, _BAND))
         cells, sign, scale = side.cells, side.sign, self._scale
         levels = []
         for key in top[::-1] if n is None else top[: -n - 1 : -1]:
