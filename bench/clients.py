@@ -40,6 +40,7 @@ import argparse
 import json
 import os
 import resource
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -63,6 +64,15 @@ SCENARIO_STREAMS = {
     "arrays": "!miniTicker@arr",
 }
 SCENARIO_FIELD = {"trade": "t", "depth": "u", "arrays": -1}  # what every callback reads
+
+
+def host(args: argparse.Namespace) -> str:
+    """Where the server is: by name over TLS (its certificate's name), else the address."""
+    return "localhost" if args.tls else "127.0.0.1"
+
+
+def base_url(args: argparse.Namespace) -> str:
+    return f"{'wss' if args.tls else 'ws'}://{host(args)}:{args.port}"
 
 
 def cpu_seconds() -> float:
@@ -181,7 +191,7 @@ def run_baseline(args: argparse.Namespace, meter: Meter, utf8validate: bool) -> 
             message = loads(payload)
             callback(message["stream"], message["data"])
 
-    url = f"ws://127.0.0.1:{args.port}/stream?streams={SCENARIO_STREAMS[args.scenario]}"
+    url = f"{base_url(args)}/stream?streams={SCENARIO_STREAMS[args.scenario]}"
     factory = WebSocketClientFactory(url)
     factory.protocol = RawProtocol
     if not utf8validate:
@@ -205,7 +215,7 @@ def run_bt(
     if stdlib_json and _json.FAST:
         raise SystemExit("bt-stdlib: binance_twisted still picked orjson")
     callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
-    endpoints = Endpoints.for_tld("com").replace(stream_url=f"ws://127.0.0.1:{args.port}")
+    endpoints = Endpoints.for_tld("com").replace(stream_url=base_url(args))
     client = StreamClient(reactor, endpoints)
     outcome: dict[str, Any] = {}
     sink = None
@@ -273,7 +283,7 @@ def run_legacy(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
         callback(message["stream"], message["data"])
 
     manager = BinanceSocketManager(DummyClient())
-    manager.STREAM_URL = f"ws://127.0.0.1:{args.port}/"
+    manager.STREAM_URL = f"{base_url(args)}/"
     manager.start_multiplex_socket([SCENARIO_STREAMS[args.scenario]], on_message)
     meter.on_done = lambda: reactor.callLater(0, reactor.stop)
     reactor.callLater(args.timeout, reactor.stop)
@@ -298,7 +308,7 @@ def run_bt_legacy(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
         callback(message["stream"], message["data"])
 
     manager = BinanceSocketManager(None)
-    manager.STREAM_URL = f"ws://127.0.0.1:{args.port}/"
+    manager.STREAM_URL = f"{base_url(args)}/"
     manager.start_multiplex_socket([SCENARIO_STREAMS[args.scenario]], on_message)
     manager.start()
     done.wait(args.timeout)
@@ -332,8 +342,9 @@ def run_picows(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
     async def run() -> None:
         done = asyncio.Event()
         meter.on_done = done.set
-        url = f"ws://127.0.0.1:{args.port}/stream?streams={SCENARIO_STREAMS[args.scenario]}"
-        transport, _ = await ws_connect(Listener, url)
+        url = f"{base_url(args)}/stream?streams={SCENARIO_STREAMS[args.scenario]}"
+        context = ssl.create_default_context() if args.tls else None  # trusts SSL_CERT_FILE
+        transport, _ = await ws_connect(Listener, url, ssl_context=context)
         try:
             await asyncio.wait_for(done.wait(), args.timeout)
         finally:
@@ -357,11 +368,13 @@ def run_limit(args: argparse.Namespace, meter: Meter) -> dict[str, Any]:
 
     callback = make_callback(meter, SCENARIO_FIELD[args.scenario])
     loads = orjson.loads
-    sock = socket.create_connection(("127.0.0.1", args.port), timeout=args.timeout)
+    sock = socket.create_connection((host(args), args.port), timeout=args.timeout)
+    if args.tls:  # trusts SSL_CERT_FILE, as every client of a --tls run does
+        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host(args))
     key = base64.b64encode(os.urandom(16)).decode()
     path = f"/stream?streams={SCENARIO_STREAMS[args.scenario]}"
     sock.sendall(
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\nUpgrade: websocket\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: {host(args)}:{args.port}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
         "Sec-WebSocket-Version: 13\r\n\r\n".encode()
     )
@@ -422,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--scenario", choices=sorted(SCENARIO_STREAMS), required=True)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--tls", action="store_true", help="wss://localhost (run.py --tls sets SSL_CERT_FILE)"
+    )
     parser.add_argument("--profile", help="write cProfile stats of the measured span here")
     args = parser.parse_args(argv)
 

@@ -113,6 +113,7 @@ def measured(
     timeout: float,
     retries: int,
     serve: Serve | None = None,
+    tls_cert: Path | None = None,
 ) -> dict:
     """``run_once``, repeated while other processes used more than ``FOREIGN_LIMIT`` cores.
 
@@ -125,7 +126,7 @@ def measured(
         wait_for_quiet(max_wait=min(15.0, PATIENCE["seconds"]))
         busy, ours, start = busy_seconds(), own_cpu_seconds(), time.monotonic()
         PATIENCE["seconds"] -= start - waited
-        result = run_once(kind, scenario, count, python, timeout, serve=serve)
+        result = run_once(kind, scenario, count, python, timeout, serve=serve, tls_cert=tls_cert)
         wall = time.monotonic() - start
         after = busy_seconds()
         if busy is None or after is None:
@@ -172,6 +173,22 @@ def stop(process: subprocess.Popen | None, grace: float = 5.0) -> None:
             process.wait()
 
 
+def make_tls_files(directory: Path) -> Path:
+    """A throwaway CA and a certificate for localhost in ``directory``; the CA becomes every
+    client's trust root through ``SSL_CERT_FILE`` (OpenSSL's default verify paths, which
+    Twisted's platformTrust, Python's ssl and picows all read: no client turns verification
+    off). Returns the server's PEM (key and certificate)."""
+    from binance_twisted.testing import make_test_certificate_authority
+
+    authority = make_test_certificate_authority("binance-twisted bench CA")
+    server = directory / "server.pem"
+    server.write_bytes(authority.issue_server_certificate().dumpPEM())
+    trust = directory / "ca.pem"
+    trust.write_bytes(authority.certificate.dumpPEM())
+    os.environ["SSL_CERT_FILE"] = str(trust)  # the clients inherit it
+    return server
+
+
 def process_cpu_seconds(pid: int) -> float | None:
     """User + system CPU of a running process so far (Linux ``/proc``), else ``None``."""
     try:
@@ -189,6 +206,7 @@ def run_once(
     timeout: float,
     profile: str | None = None,
     serve: Serve | None = None,
+    tls_cert: Path | None = None,
 ) -> dict:
     """One fresh server process and one fresh client process; the client's JSON result,
     with the server's CPU seconds while the client ran (``server_cpu_s``).
@@ -203,10 +221,14 @@ def run_once(
         server_command = [sys.executable, str(SERVER), "--port", str(port)]
         server_command += ["--count", str(count), "--scenario", scenario]
         server_command += ["--timeout", str(timeout + 30)]
+        if tls_cert is not None:
+            server_command += ["--tls-cert", str(tls_cert)]
     client_command = [python, str(CLIENTS), kind, "--port", str(port), "--count", str(count)]
     client_command += ["--scenario", scenario, "--timeout", str(timeout)]
     if profile:
         client_command += ["--profile", profile]
+    if tls_cert is not None:
+        client_command.append("--tls")
     with tempfile.TemporaryFile(mode="w+") as server_err:
         server = client = None
         try:
@@ -376,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json-out", type=Path, help="also write every raw result here")
     parser.add_argument(
+        "--tls", action="store_true", help="serve and read wss:// (Binance is TLS-only)"
+    )
+    parser.add_argument(
         "--profile",
         nargs="?",
         const="bt",
@@ -390,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     PATIENCE["seconds"] = args.patience
+    tls_cert = make_tls_files(Path(tempfile.mkdtemp(prefix="bench-tls-"))) if args.tls else None
 
     counts = {
         "trade": args.trade_count or (20_000 if args.quick else 200_000),
@@ -433,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                         pythons[kind],
                         args.timeout,
                         args.retries,
+                        tls_cert=tls_cert,
                     )
                 except RuntimeError as error:
                     failures[(kind, scenario)] = str(error).splitlines()[-1][:200]
@@ -456,7 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Python {any_result.get('python', platform.python_version())}, "
             f"Twisted {any_result.get('twisted', '?')}, "
             f"autobahn {any_result.get('autobahn', '?')}, "
-            f"{os.cpu_count()} cores; medians of {args.reps} runs; {elapsed:.0f} s in all."
+            f"{os.cpu_count()} cores; medians of {args.reps} runs; {elapsed:.0f} s in all"
+            + ("; over TLS (wss://localhost, TLS 1.3)." if tls_cert else ".")
         )
         kept = [r for runs in results.values() for r in runs]
         noisy = [r for r in kept if (r.get("foreign_cores") or 0.0) > FOREIGN_LIMIT]

@@ -25,9 +25,10 @@ import json
 import random
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
-from twisted.internet import reactor
+from twisted.internet import reactor, ssl
 from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
     parser.add_argument("--timeout", type=float, default=300.0, help="exit after this long")
+    parser.add_argument("--tls-cert", help="serve wss:// with this PEM (key and certificate)")
     args = parser.parse_args(argv)
 
     globalLogBeginner.beginLoggingTo(
@@ -236,13 +238,18 @@ def main(argv: list[str] | None = None) -> int:
         redirectStandardIO=False,
     )
     chunks = build_chunks(args.scenario, args.count)
-    factory = BlastFactory(f"ws://127.0.0.1:{args.port}", chunks)
+    scheme = "wss" if args.tls_cert else "ws"
+    factory = BlastFactory(f"{scheme}://localhost:{args.port}", chunks)
     # the close frame queues behind megabytes in the kernel buffers; autobahn timeouts can
     # also fire up to 1 s early (txaio batched timers truncate to whole seconds)
     factory.setProtocolOptions(
         autoPingInterval=0, openHandshakeTimeout=30, closeHandshakeTimeout=60
     )
-    reactor.listenTCP(args.port, factory, interface="127.0.0.1")
+    if args.tls_cert:
+        certificate = ssl.PrivateCertificate.loadPEM(Path(args.tls_cert).read_text())
+        reactor.listenSSL(args.port, factory, certificate.options(), interface="127.0.0.1")
+    else:
+        reactor.listenTCP(args.port, factory, interface="127.0.0.1")
     timed_out = []
     reactor.callLater(args.timeout, lambda: (timed_out.append(True), reactor.stop()))
     reactor.run()
