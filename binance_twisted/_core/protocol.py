@@ -157,10 +157,13 @@ class SessionProtocol(WebSocketClientProtocol):
 
     def connectionMade(self) -> None:
         # read up to 256 KiB per wakeup (Twisted's TCP default is 64 KiB): a burst of
-        # frames, or one big array message, takes a quarter of the reactor turns
+        # frames, or one big array message, takes a quarter of the reactor turns. Over TLS
+        # the socket is the TLS layer's transport (wss://, the way Binance is reached)
         transport: Any = self.transport
-        if hasattr(transport, "bufferSize"):
-            transport.bufferSize = _READ_SIZE
+        socket_transport: Any = getattr(transport, "transport", None)  # under the TLS layer
+        for layer in (transport, socket_transport):
+            if hasattr(layer, "bufferSize"):
+                layer.bufferSize = _READ_SIZE
         super().connectionMade()
 
     def onOpen(self) -> None:
