@@ -17,6 +17,7 @@ cannot be installed or imported its rows say "n/a" and why.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import importlib.util
 import json
@@ -24,6 +25,7 @@ import os
 import platform
 import pstats
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -415,7 +417,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     PATIENCE["seconds"] = args.patience
-    tls_cert = make_tls_files(Path(tempfile.mkdtemp(prefix="bench-tls-"))) if args.tls else None
+    tls_cert = None
+    if args.tls:
+        tls_dir = tempfile.mkdtemp(prefix="bench-tls-")
+        atexit.register(shutil.rmtree, tls_dir, ignore_errors=True)  # the CA's key goes too
+        tls_cert = make_tls_files(Path(tls_dir))
 
     counts = {
         "trade": args.trade_count or (20_000 if args.quick else 200_000),
@@ -502,7 +508,15 @@ def main(argv: list[str] | None = None) -> int:
         path = os.path.join(tempfile.gettempdir(), f"bench-profile-{kind}-{os.getpid()}.pstats")
         python = pythons.get(kind, sys.executable)
         try:
-            run_once(kind, "trade", counts["trade"], python, args.timeout, profile=path)
+            run_once(
+                kind,
+                "trade",
+                counts["trade"],
+                python,
+                args.timeout,
+                profile=path,
+                tls_cert=tls_cert,
+            )
         except RuntimeError as error:
             log(f"profile run of {kind} failed: {error}")
             return 1

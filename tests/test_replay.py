@@ -118,7 +118,8 @@ class PaceTests(SynchronousTestCase):
     def test_speed_0_writes_bounded_batches_and_stops_while_paused(self) -> None:
         """At speed 0 frames go out as one write of at most 1,000 frames or 256 KiB (plus the
         frame that crossed it), each a whole WebSocket frame; a paused transport stops the
-        replay between writes, and nothing is taken from the recording meanwhile."""
+        replay between writes, and neither it nor a closing session takes anything from the
+        recording meanwhile (sessions of a stream set share one position)."""
         payload = b"x" * 1000
         left = [Record(Kind.FRAME, STREAM, payload, n, n) for n in range(2000)]
 
@@ -150,6 +151,10 @@ class PaceTests(SynchronousTestCase):
         self.assertEqual(len(writes), 1)
         self.assertEqual(len(left), 2000 - frames_per_write)
         session.paused = False
+        session.state = session.STATE_CLOSING  # a closing session takes nothing…
+        session._send()
+        self.assertEqual((len(writes), len(left)), (1, 2000 - frames_per_write))
+        session.state = session.STATE_OPEN  # …so the rest is there for the next one
         session._schedule(0)
         clock.advance(0)  # each write schedules the next at once: to the recording's end
         frame = len(head) + len(payload)

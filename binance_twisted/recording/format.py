@@ -374,7 +374,7 @@ def encode_block(records: Sequence[bytes | bytearray], level: int = DEFAULT_LEVE
     size = sum(map(len, records))
     if size > MAX_BLOCK_RAW:
         raise ValueError(f"a block holds at most {MAX_BLOCK_RAW} bytes of records")
-    packed = _zstd.compress(records, level)
+    packed = _zstd.compress(records, size, level)
     return BLOCK_HEAD.pack(BLOCK_MAGIC, len(packed), size, zlib.crc32(packed)) + packed
 
 

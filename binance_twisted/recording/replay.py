@@ -143,8 +143,8 @@ class ReplayProtocol(WebSocketServerProtocol):
         frames: list[bytes] = []  # heads and payloads, written at once
         size, more = 0, True
         for _ in range(_BATCH if speed == 0 else 1):
-            if self.paused or size >= _BATCH_BYTES:
-                break
+            if self.paused or self.state != self.STATE_OPEN or size >= _BATCH_BYTES:
+                break  # a closing session takes nothing: the next session resumes there
             record = self.cursor.peek()
             if record is not None and record.kind is Kind.DISCONNECT and frames:
                 break  # the frames before it go out first: an abort would discard them
@@ -162,7 +162,8 @@ class ReplayProtocol(WebSocketServerProtocol):
                 self.dropConnection(abort=True)
                 return
             size += self._add(record, frames)
-        self._write(frames)
+        if frames:
+            self.sendData(b"".join(frames))
         if more:
             self._schedule(self._pause_before_next(speed))
 
@@ -180,10 +181,6 @@ class ReplayProtocol(WebSocketServerProtocol):
         self.cursor.sent += 1
         self.last_mono = record.recv_mono_ns
         return len(payload)
-
-    def _write(self, frames: list[bytes]) -> None:
-        if frames and self.state == self.STATE_OPEN:
-            self.sendData(b"".join(frames))
 
     def _pause_before_next(self, speed: float) -> float:
         upcoming = self.cursor.peek() if speed else None
