@@ -7,7 +7,11 @@ not in a user's bot.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
+import subprocess
+import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -125,3 +129,48 @@ class ExportTests(SynchronousTestCase):
 
         self.assertIs(binance_twisted.BinanceSocketManager, BinanceSocketManager)
         self.assertIs(binance_twisted.StreamClient, StreamClient)
+
+
+class LazyFaceTests(SynchronousTestCase):
+    """The root imports a name's wing only when the name is first used."""
+
+    def test_a_stream_client_program_does_not_load_the_other_wings(self) -> None:
+        """``from binance_twisted import StreamClient`` in a fresh interpreter leaves the
+        legacy managers, the WebSocket API, the account streams and treq unloaded (the
+        memory and start-up a market-data bot does not pay for), and a legacy name still
+        loads its wing on use."""
+        script = (
+            "import sys\n"
+            "from binance_twisted import StreamClient, Endpoints\n"
+            "heavy = ('binance_twisted.legacy', 'binance_twisted.wsapi',\n"
+            "         'binance_twisted.accounts', 'binance_twisted.rest', 'treq')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n"
+            "from binance_twisted import BinanceSocketManager\n"
+            "print('binance_twisted.legacy' in sys.modules, BinanceSocketManager.__name__)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        self.assertEqual(out, ["[]", "True BinanceSocketManager"])
+
+    def test_an_unknown_name_fails_as_an_attribute_error_naming_it(self) -> None:
+        with self.assertRaisesRegex(AttributeError, "'NoSuchThing'"):
+            binance_twisted.NoSuchThing  # noqa: B018
+        with self.assertRaises(ImportError):
+            exec("from binance_twisted import NoSuchThing", {})
+
+    def test_the_type_checkers_imports_match_the_lazy_table(self) -> None:
+        """Each name is imported under ``TYPE_CHECKING`` from the module the runtime
+        table names, so what mypy sees is what a user gets."""
+        tree = ast.parse(inspect.getsource(binance_twisted))
+        guarded = next(node for node in tree.body if isinstance(node, ast.If))
+        seen = {
+            alias.name: node.module
+            for node in guarded.body
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        self.assertEqual(seen, binance_twisted._HOMES)
+
+    def test_dir_lists_every_public_name_before_first_use(self) -> None:
+        self.assertTrue(set(binance_twisted.__all__) <= set(dir(binance_twisted)))

@@ -28,9 +28,7 @@ from binance_twisted.testing._auth import check_timestamp, rest_payload, wsapi_p
 from binance_twisted.testing._errors import ApiError
 from binance_twisted.testing._names import parse_connection_url
 from tests.test_fake import Client, FakeTestCase, asynchronous, kinds
-from tests.vectors import API_KEY as DOC_API_KEY
-from tests.vectors import REST_SIGNATURE, WS_SIGNATURE
-from tests.vectors import SECRET as DOC_SECRET
+from tests.vectors import API_KEY as DOC_API_KEY, REST_SIGNATURE, SECRET as DOC_SECRET, WS_SIGNATURE
 
 # Binance's published example key and secret (documentation values, not credentials).
 RSA_KEY = "rsaKey" + "R" * 58

@@ -17,8 +17,7 @@ from autobahn.twisted.websocket import (
     WebSocketServerProtocol,
 )
 from autobahn.websocket.protocol import WebSocketProtocol
-from twisted.internet import reactor as global_reactor
-from twisted.internet import ssl
+from twisted.internet import reactor as global_reactor, ssl
 from twisted.internet._sslverify import IOpenSSLTrustRoot
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory, Protocol, ReconnectingClientFactory

@@ -18,8 +18,14 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from binance_twisted import ConnectionPolicy, StreamClient
 from binance_twisted._json import dumps, loads
 from binance_twisted.events import ConnectionEvent, EventKind
-from binance_twisted.recording import FrameRun, Kind, Record, Recorded, read_records
-from binance_twisted.recording import sink as sink_module
+from binance_twisted.recording import (
+    FrameRun,
+    Kind,
+    Record,
+    Recorded,
+    read_records,
+    sink as sink_module,
+)
 from binance_twisted.recording.recorder import RUN_FRAMES, Recorder
 from binance_twisted.recording.sink import RecordSink
 from binance_twisted.testing import FakeBinance

@@ -7,8 +7,7 @@ import os
 import zlib
 from pathlib import Path
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from binance_twisted._json import dumps
@@ -21,12 +20,12 @@ from binance_twisted.recording import (
     RecordFileWriter,
     _zstd,
     count_frames,
+    format as format_module,
     inspect_file,
     read_records,
     recording_path,
     recover_part,
 )
-from binance_twisted.recording import format as format_module
 from binance_twisted.recording.format import (
     BLOCK_HEAD,
     BLOCK_MAGIC,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from binance_twisted import streams

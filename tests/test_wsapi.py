@@ -20,8 +20,7 @@ from binance_twisted.events import EventKind
 from binance_twisted.signing import ws_api_payload
 from binance_twisted.wsapi.connection import WebSocketAPI
 from tests.support import Harness, requests
-from tests.vectors import API_KEY as KEY
-from tests.vectors import SECRET
+from tests.vectors import API_KEY as KEY, SECRET
 
 LIMITS = [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "limit": 6000, "count": 3}]
 

@@ -26,8 +26,7 @@ from binance_twisted.wsapi.connection import WebSocketAPI
 from binance_twisted.wsapi.methods import WsApiMethods
 from binance_twisted.wsapi.table import METHODS, WsApiMethod, check_market, check_table
 from tests.support import Harness, requests
-from tests.vectors import API_KEY as KEY
-from tests.vectors import SECRET
+from tests.vectors import API_KEY as KEY, SECRET
 
 URL = "ws://127.0.0.1:9/ws-api/v3"
 

@@ -208,24 +208,26 @@ class SessionProtocol(WebSocketClientProtocol):
         if self.state != _OPEN:  # the handshake, or a closing session
             super().dataReceived(data)
             return
-        if self._pieces is not None:  # the rest of a big frame this path began
-            data = self._gather(data)
-            if not data or self.state != _OPEN:
-                return
-        if self.current_frame is not None:  # autobahn is inside a frame: only its rest
-            rest = self.current_frame.length - self.current_frame_masker.pointer()
-            self._dataReceived(data[:rest])
-            data = data[rest:]
-            if not data or self.state != _OPEN:
-                return
-        if self.inside_message:  # between the frames of a fragmented message
-            self._dataReceived(data)
-            return
-        if self.data:  # the start of a frame the last chunk cut short
-            data, self.data = self.data + data, b""
         end = len(data)
+        if self._pieces is not None:  # the rest of a big frame this path began
+            offset = self._gather(data)  # where the next frame starts, not a copy
+            if offset == end or self.state != _OPEN:
+                return
+        else:
+            offset = 0
+            if self.current_frame is not None:  # autobahn is inside a frame: its rest
+                rest = self.current_frame.length - self.current_frame_masker.pointer()
+                self._dataReceived(data[:rest])
+                data = data[rest:]
+                if not data or self.state != _OPEN:
+                    return
+            if self.inside_message:  # between the frames of a fragmented message
+                self._dataReceived(data)
+                return
+            if self.data:  # the start of a frame the last chunk cut short
+                data, self.data = self.data + data, b""
+            end = len(data)
         limit = self.maxMessagePayloadSize or end
-        offset = 0
         text = self._text
         stats = self.stats
         now = None  # the chunk's arrival, read once: every frame in it arrived then
@@ -270,15 +272,18 @@ class SessionProtocol(WebSocketClientProtocol):
                 return
         self._dataReceived(data[offset:])
 
-    def _gather(self, data: bytes) -> bytes:
-        """Add a chunk to the big frame being gathered; once it is whole, hand it on and
-        return what follows it in the chunk (nothing while the frame is still short)."""
+    def _gather(self, data: bytes) -> int:
+        """Add a chunk to the big frame being gathered; once it is whole, hand it on.
+
+        Returns where the chunk's next frame starts (its length while the frame is still
+        short), so the rest of a 256 KiB read is parsed in place rather than copied.
+        """
         pieces, missing = self._pieces, self._missing
         assert pieces is not None
         if len(data) < missing:
             pieces.append(data)
             self._missing = missing - len(data)
-            return b""
+            return len(data)
         pieces.append(memoryview(data)[:missing])
         self._pieces = None
         payload = b"".join(pieces)
@@ -287,7 +292,7 @@ class SessionProtocol(WebSocketClientProtocol):
         stats.bytes += len(payload)
         stats.last_message_time = self.seconds()
         self._text(payload)
-        return data[missing:]
+        return missing
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         stats = self.stats

@@ -16,8 +16,7 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from binance_twisted import streams as stream_names
-from binance_twisted import venues
+from binance_twisted import streams as stream_names, venues
 from binance_twisted._core.policy import ConnectionPolicy, check_seconds
 from binance_twisted._core.tls import TrustRoot, load_trust_root
 from binance_twisted.endpoints import Endpoints

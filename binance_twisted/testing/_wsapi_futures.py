@@ -7,8 +7,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from binance_twisted.testing import _futures, _futures_matching, _futures_wallet
-from binance_twisted.testing import _marketdata as md
+from binance_twisted.testing import _futures, _futures_matching, _futures_wallet, _marketdata as md
 from binance_twisted.testing._errors import ApiError
 from binance_twisted.testing._futures_algo import read_algo_order
 from binance_twisted.testing._market import SymbolMarket
