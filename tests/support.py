@@ -72,6 +72,7 @@ class Harness:
         proto = factory.buildProtocol(None)
         proto.sent = []
         proto.state = WebSocketProtocol.STATE_OPEN
+        proto.data = b""  # autobahn's receive buffer, empty after a handshake
         proto.sendMessage = lambda payload, isBinary=False: proto.sent.append(loads(payload))
         proto.sendClose = lambda code=None, reason=None: _closed_by_client(proto, code)
         proto.dropConnection = lambda abort=False: proto.sent.append({"dropped": abort})

@@ -120,6 +120,32 @@ class SplitTests(SynchronousTestCase):
         self.assertEqual(client.last_ping, 5)
 
 
+class HandshakeChunkTests(SynchronousTestCase):
+    def test_frames_in_the_handshakes_last_read_take_the_fast_path(self) -> None:
+        """A server that streams at once puts its first frames in the same read as its
+        handshake reply; they arrive in order, counted, without autobahn's per-message
+        path, and a frame that read cuts short is finished by the next read."""
+        slow: list[bytes] = []
+        original = SessionProtocol.onMessage
+
+        def counted(proto: SessionProtocol, payload: bytes, binary: bool) -> None:
+            slow.append(payload)
+            original(proto, payload, binary)
+
+        self.patch(SessionProtocol, "onMessage", counted)
+        first = [(message(n), False) for n in range(1, 41)]
+        harness, pump = converse(first)  # iosim hands the reply and frames over as one read
+        client = pump.client
+        self.assertEqual(ids(harness), list(range(1, 41)))
+        self.assertEqual(slow, [])
+        tail = frame(message(41)) + frame(message(42, pad=90_000))
+        client.dataReceived(tail[:70])
+        client.dataReceived(tail[70:])
+        self.assertEqual(ids(harness), list(range(1, 43)))
+        self.assertEqual(harness.connection.stats.messages, 42)
+        self.assertEqual(slow, [])
+
+
 class ControlAndFragmentTests(SynchronousTestCase):
     def test_fragments_with_a_ping_between_them_make_one_message(self) -> None:
         """A text message in three fragments with a ping in the middle: one message, the

@@ -168,6 +168,12 @@ class SessionProtocol(WebSocketClientProtocol):
 
     def onOpen(self) -> None:
         self.owner.session_opened(self)
+        # frames that came in the handshake's last read wait in autobahn's buffer, which
+        # it would parse one by one on its own path when this returns: a server that
+        # streams at once (Binance does) sent hundreds there. Read them here, fast.
+        if self.data and self.state == _OPEN:
+            pending, self.data = self.data, b""
+            self.dataReceived(pending)
 
     def onPing(self, payload: bytes) -> None:
         self.last_ping = self.seconds()
