@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from binance_twisted.depth import book as book_module
+from binance_twisted.depth import book as book_module, prices
 from binance_twisted.depth.book import FuturesSequencer, OrderBook, SpotSequencer, Verdict
 
 D = Decimal
@@ -272,6 +272,54 @@ class OrderBookLevelTests(SynchronousTestCase):
         expected = [D(c) / 100 for c in range(399, 99, -1) if c % 3]
         self.assertEqual([p for p, _ in book.bids()], expected)
         self.assertLessEqual(len(book._bids.cache), 16)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, 10**12),
+                st.integers(0, 12),
+                st.integers(0, 4),
+                st.sampled_from(["plain", "exponent", "signed", "spaced"]),
+            ),
+            min_size=1,
+            max_size=30,
+        )
+    )
+    def test_every_spelling_of_a_price_lands_on_its_exact_level(
+        self, prices: list[tuple[int, int, int, str]]
+    ) -> None:
+        """Prices in Binance's plain spelling (read without Decimal) and in every other
+        spelling Decimal accepts (exponents, a plus sign, spaces) land on the same exact
+        levels, in order, and read back as the same Decimals."""
+        book = _book([], [])
+        expected: dict[Decimal, str] = {}
+        for units, decimals, zeros, style in prices:
+            if not units:
+                continue
+            value = D(units).scaleb(-decimals)
+            plain = f"{value:f}" + ("." if "." not in f"{value:f}" and zeros else "")
+            plain += "0" * zeros
+            spelled = {
+                "plain": plain,
+                "exponent": f"{units}E-{decimals}",
+                "signed": "+" + plain,
+                "spaced": f" {plain} ",
+            }[style]
+            book.apply_levels([[spelled, "1"]], [])
+            expected[value] = spelled
+        self.assertEqual([p for p, _ in book.bids()], sorted(expected, reverse=True))
+
+    def test_only_plain_ascii_decimals_skip_decimal(self) -> None:
+        """The fast price reader takes Binance's spelling and hands anything else, zero
+        included, to Decimal (which refuses what is not a positive number)."""
+        plain = prices.plain_price
+        self.assertEqual(plain("97999.99000000"), (9799999, -2))
+        self.assertEqual(plain("60000"), (60000, 0))
+        self.assertEqual(plain("0.00100"), (1, -3))
+        self.assertEqual(plain("5."), (5, 0))
+        for other in ["0", "0.000", "+1", "-1", " 1", "1e3", "1_0", ".5", "1.2.3", "\u0661", "", 1]:
+            self.assertIsNone(plain(other), other)
 
     def test_repr_names_symbol_id_and_depth(self) -> None:
         """repr shows what a log reader needs: symbol, update id and depth."""

@@ -44,7 +44,8 @@ book's id to the event's ``u``), drops on ``STALE`` and re-syncs from a new snap
             book.clear()  # unsynced until the next snapshot
             ...
 
-This module is pure: no I/O, no Twisted, nothing else of ours.
+This module is pure: no I/O, no Twisted, nothing of ours but :mod:`~binance_twisted.depth.prices`
+(reading the number texts).
 """
 
 from __future__ import annotations
@@ -55,6 +56,15 @@ from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
+
+from binance_twisted.depth.prices import (
+    ZEROS,
+    canonical_price,
+    is_zero,
+    parse_price,
+    plain_price,
+    refuse_float,
+)
 
 __all__ = [
     "FUTURES_SNAPSHOT_LIMIT",
@@ -74,7 +84,6 @@ FUTURES_SNAPSHOT_LIMIT = 1000
 #: One price level as read from the book: (price, quantity).
 Level = tuple[Decimal, Decimal]
 
-_ONE = Decimal(1)
 _INF = float("inf")
 
 #: Price spellings remembered per side (each with its level). When full, levels no longer in
@@ -87,51 +96,6 @@ _CACHE_LIMIT = 32_768
 #: below the band costs no bisect, and in bench/book.py 64 beat 128 and 256 with and
 #: without reads, also with a drifting touch (a refill is rare: a sweep or a deeper read).
 _BAND = 64
-
-#: Zero spellings settled without Decimal; others are learnt (see :func:`_is_zero`).
-_ZEROS = {"0", "0.0", "0.00", "0.000", "0.0000", "0.00000", "0.000000", "0.0000000",
-          "0.00000000"}  # fmt: skip
-
-
-def _canonical_price(price: Decimal) -> Decimal:
-    """The one spelling of a price: no trailing zeros and no exponent.
-
-    ``normalize()`` alone turns ``60000`` into ``6E+4``; integers are quantized instead.
-    """
-    if price == price.to_integral_value():
-        return price.quantize(_ONE)
-    return price.normalize()
-
-
-def _refuse_float(raw: Any) -> None:
-    if isinstance(raw, float):
-        raise ValueError(f"prices and quantities must be strings, not floats: {raw!r}")
-
-
-def _parse_price(raw: Any) -> Decimal:
-    """A price as an exact, positive, finite Decimal; floats are refused (0.1 is not 0.1)."""
-    _refuse_float(raw)
-    price = Decimal(raw)
-    if not price.is_finite() or price <= 0:
-        raise ValueError(f"price must be a positive finite number, got {raw!r}")
-    return price
-
-
-def _is_zero(raw: Any) -> bool:
-    """Whether a quantity the float screen could not settle is zero; raises if it is invalid.
-
-    Reached for zeros spelled in a new way (remembered afterwards), and for text whose float
-    is zero, infinite or NaN although the number may be neither (``"1E-400"``, ``"1E+400"``).
-    """
-    _refuse_float(raw)
-    qty = Decimal(raw)
-    if not qty:
-        if type(raw) is str and len(_ZEROS) < 64:
-            _ZEROS.add(raw)
-        return True
-    if qty > 0 and qty.is_finite():
-        return False
-    raise ValueError(f"quantity must be a finite number >= 0, got {raw!r}")
 
 
 class _Cell:
@@ -198,7 +162,7 @@ def _update(side: _Side, levels: Iterable[Sequence[Any]], book: OrderBook) -> No
     cache = side.cache
     top = side.top
     floor = side.floor
-    zeros = _ZEROS
+    zeros = ZEROS
     inf = _INF
     change = 0
     for raw, qty in levels:  # pairs only: the third element Binance dropped in 2018 is refused
@@ -209,8 +173,8 @@ def _update(side: _Side, levels: Iterable[Sequence[Any]], book: OrderBook) -> No
             floor = side.floor  # a finer tick rescales the sides in place
         amount = float(qty)
         if amount is qty:  # float() hands a float back as itself: a float, not exact text
-            _refuse_float(qty)
-        if (0.0 < amount < inf) or not (qty in zeros or _is_zero(qty)):
+            refuse_float(qty)
+        if (0.0 < amount < inf) or not (qty in zeros or is_zero(qty)):
             if cell.qty is None:
                 change += 1
                 if cell.key >= floor:
@@ -287,11 +251,15 @@ class OrderBook:
 
     def _new_cell(self, side: _Side, raw: Any) -> _Cell:
         """The cell of a price text not seen before (a new level, or a new spelling)."""
-        _, digits, exponent_of = _parse_price(raw).normalize().as_tuple()
-        exponent = int(exponent_of)  # an int for every finite Decimal
+        plain = plain_price(raw)
+        if plain is None:
+            _, digits, exponent_of = parse_price(raw).normalize().as_tuple()
+            units, exponent = int("".join(map(str, digits))), int(exponent_of)
+        else:
+            units, exponent = plain
         if -exponent > self._scale:
             self._refine(-exponent)
-        key = side.sign * int("".join(map(str, digits))) * 10 ** (exponent + self._scale)
+        key = side.sign * units * 10 ** (exponent + self._scale)
         cell = side.cells.get(key)
         if cell is None:
             if len(side.cells) >= _CACHE_LIMIT:
@@ -343,7 +311,7 @@ class OrderBook:
             cell = cells[key]
             price = cell.price
             if price is None:
-                price = cell.price = _canonical_price(Decimal(sign * key).scaleb(-scale))
+                price = cell.price = canonical_price(Decimal(sign * key).scaleb(-scale))
             levels.append((price, Decimal(cell.qty)))
         return levels
 
