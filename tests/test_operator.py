@@ -168,7 +168,7 @@ class OperatorTests(TestCase):
             sys.executable, [*argv, "--zstd-level", "30"], env=ENV
         )
         self.assertEqual(code, 2)
-        self.assertIn(b"--zstd-level must be -7 to 19, got 30", err)
+        self.assertIn(b"--zstd-level must be a zstd level from -7 to 19, got 30", err)
 
 
 class ReplayProcessTests(TestCase):

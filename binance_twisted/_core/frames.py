@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["frame_head"]
+__all__ = ["FIN_BINARY", "FIN_TEXT", "frame_head"]
+
+#: a frame's first byte: FIN, no reserved bits, and the opcode (1 text, 2 binary)
+FIN_TEXT, FIN_BINARY = 0x81, 0x82
 
 _SHORT, _MEDIUM, _LONG = struct.Struct("!BB"), struct.Struct("!BBH"), struct.Struct("!BBQ")
 
 
 def frame_head(length: int, binary: bool = False) -> bytes:
     """The head of one final, unmasked (server-to-client) text or binary frame."""
-    first = 0x82 if binary else 0x81
+    first = FIN_BINARY if binary else FIN_TEXT
     if length < 126:
         return _SHORT.pack(first, length)
     if length < 65536:

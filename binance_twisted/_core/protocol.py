@@ -23,6 +23,7 @@ from twisted.internet.protocol import ReconnectingClientFactory, connectionDone
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 
+from binance_twisted._core.frames import FIN_TEXT
 from binance_twisted._core.inflate import TooBig, gunzip
 from binance_twisted._core.pacing import Pacer, Unpaced
 from binance_twisted._core.policy import ConnectionPolicy
@@ -94,7 +95,6 @@ class _RequestHidingLog:
 
 
 _OPEN = WebSocketClientProtocol.STATE_OPEN
-_FIN_TEXT = 0x81  # FIN, no reserved bits, opcode 1 (text)
 #: a frame cut by the chunk's end and longer than this is gathered as a list of pieces
 #: (views of the chunks, joined once when complete); a shorter one waits in ``self.data``
 #: and is joined with the next chunk
@@ -241,7 +241,7 @@ class SessionProtocol(WebSocketClientProtocol):
             if end - offset < 2:
                 self.data = data[offset:]  # nothing, or a frame's first byte
                 return
-            if data[offset] != _FIN_TEXT:
+            if data[offset] != FIN_TEXT:
                 break
             length = data[offset + 1]
             start = offset + 2

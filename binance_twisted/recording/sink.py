@@ -35,12 +35,12 @@ from binance_twisted.recording.files import (
 )
 from binance_twisted.recording.format import (
     DEFAULT_LEVEL,
-    LEVELS,
     MAX_BLOCK_RAW,
     FrameRun,
     Kind,
     Record,
     Recorded,
+    check_level,
 )
 
 __all__ = ["RecordSink", "SinkStats"]
@@ -110,8 +110,7 @@ class RecordSink:
         for name, value in (("flush_interval", flush_interval), ("rotate_seconds", rotate_seconds)):
             if not value > 0:
                 raise ValueError(f"{name} must be positive, got {value!r}")
-        if level not in LEVELS:
-            raise ValueError(f"level must be a zstd level from -7 to 19, got {level!r}")
+        check_level("level", level)
         #: the zstd level of the blocks written
         self.level = level
         self._reactor = reactor

@@ -32,7 +32,7 @@ from binance_twisted import streams as stream_names
 from binance_twisted.bus.address import BusAddress
 from binance_twisted.bus.publisher import DEFAULT_MAXLEN
 from binance_twisted.endpoints import Endpoints
-from binance_twisted.recording.format import DEFAULT_LEVEL, LEVELS
+from binance_twisted.recording.format import DEFAULT_LEVEL, check_level
 
 __all__ = ["Options", "RecordOptions", "ReplayOptions", "makeService", "record_service"]
 
@@ -141,8 +141,10 @@ class RecordOptions(usage.Options):
             raise usage.UsageError(f"--shard-group must be a name without ':', got {group!r}")
         if not 1 <= self["lease-seconds"] <= 600:
             raise usage.UsageError("--lease-seconds must be 1 to 600")
-        if self["zstd-level"] not in LEVELS:
-            raise usage.UsageError(f"--zstd-level must be -7 to 19, got {self['zstd-level']}")
+        try:
+            check_level("--zstd-level", self["zstd-level"])
+        except ValueError as error:
+            raise usage.UsageError(str(error)) from None
         self["streams"] = [s.strip() for s in self["streams"].split(",") if s.strip()]
         if self["market"] not in _MARKETS:
             raise usage.UsageError(
